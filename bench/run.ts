@@ -1,0 +1,7 @@
+/** `npm run bench`: every scenario, each against its baselines measured in the same run. */
+import { dispatchScenarios } from './dispatch.ts';
+import { report, runScenario, type ScenarioResult } from './harness.ts';
+
+const results: ScenarioResult[] = [];
+for (const scenario of dispatchScenarios()) results.push(await runScenario(scenario));
+report(results);

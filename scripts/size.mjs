@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Bundle size of each public entry, minified and gzipped with esbuild; `--check` fails when the
+// `happen` core entry exceeds its budget.
+import { build } from 'esbuild';
+import { gzipSync } from 'node:zlib';
+
+const CORE_BUDGET = 8 * 1024;
+const entries = { happen: 'src/index.ts', 'happen/platform': 'src/platform/index.ts' };
+
+const sizes = {};
+for (const [name, entry] of Object.entries(entries)) {
+  const result = await build({ entryPoints: [entry], bundle: true, minify: true, format: 'esm', platform: 'neutral', write: false, logLevel: 'error' });
+  const code = result.outputFiles[0].contents;
+  sizes[name] = { min: code.length, gzip: gzipSync(code, { level: 9 }).length };
+}
+for (const [name, s] of Object.entries(sizes)) {
+  console.log(`${name.padEnd(18)} ${(s.min / 1024).toFixed(1).padStart(6)} KB min  ${(s.gzip / 1024).toFixed(2).padStart(6)} KB min+gzip`);
+}
+const core = sizes.happen.gzip;
+console.log(`core budget: ${(core / 1024).toFixed(2)} KB of ${CORE_BUDGET / 1024} KB (${Math.round((core / CORE_BUDGET) * 100)}%)`);
+if (process.argv.includes('--check') && core > CORE_BUDGET) {
+  console.error(`FAIL: the happen core entry is ${core} bytes gzipped, over the ${CORE_BUDGET}-byte budget`);
+  process.exit(1);
+}

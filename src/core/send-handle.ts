@@ -1,0 +1,84 @@
+import { AWAIT_RESULT, type Awaitable } from './continuum.ts';
+import { HappenError } from './errors.ts';
+import type { HappenEvent } from './event.ts';
+import type { Outcome } from './hooks.ts';
+
+/** Options for awaiting a reply. */
+export interface ReturnOptions {
+  /** Milliseconds to wait before rejecting with a `timeout` error (default: the system's `timeout`). */
+  timeout?: number;
+}
+
+/** What `send` returns: the emitted event, and `.return()` to await the target's flow result. */
+export interface SendResult<T = any> {
+  /** The event as emitted. */
+  readonly event: HappenEvent;
+  /** Resolves to the value the target's handler flow ended with; rejects with a `HappenError`. */
+  return(options?: ReturnOptions): Promise<T>;
+}
+
+/** Tracks one send until its outcome arrives; also awaitable when a handler returns it. */
+export class SendHandle<T = any> implements SendResult<T>, Awaitable {
+  #outcome: Outcome | undefined;
+  #promise: Promise<T> | undefined;
+  #settle: ((outcome: Outcome) => void) | undefined;
+
+  constructor(
+    public event: HappenEvent,
+    private readonly defaultTimeout: number,
+  ) {}
+
+  /** True once someone awaits the reply (so the responder emits a reply event). */
+  get awaited(): boolean {
+    return this.#settle !== undefined;
+  }
+
+  return(options: ReturnOptions = {}): Promise<T> {
+    if (this.#promise) return this.#promise;
+    if (this.#outcome) return (this.#promise = fromOutcome(this.#outcome));
+    const timeout = options.timeout ?? this.defaultTimeout;
+    this.#promise = new Promise<T>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let settled = false;
+      // Register the waiter before starting the timer: some runtimes (Deno's test runner) drain
+      // microtasks inside setTimeout, so the reply can arrive during that call.
+      this.#settle = (outcome) => {
+        settled = true;
+        if (timer !== undefined) clearTimeout(timer);
+        if (outcome.ok) resolve(outcome.value as T);
+        else reject(outcome.error);
+      };
+      timer = setTimeout(() => {
+        this.#settle = undefined;
+        this.#outcome = { ok: false, error: timedOut(this.event, timeout) };
+        reject(this.#outcome.error);
+      }, timeout);
+      if (settled) clearTimeout(timer);
+    });
+    return this.#promise;
+  }
+
+  /** Delivers the outcome (first one wins; a late outcome after a timeout is ignored). */
+  settle(outcome: Outcome): void {
+    if (this.#outcome) return;
+    this.#outcome = outcome;
+    const settle = this.#settle;
+    this.#settle = undefined;
+    settle?.(outcome);
+  }
+
+  [AWAIT_RESULT](): Promise<unknown> {
+    return this.return();
+  }
+}
+
+function fromOutcome<T>(outcome: Outcome): Promise<T> {
+  return outcome.ok ? Promise.resolve(outcome.value as T) : Promise.reject(outcome.error);
+}
+
+function timedOut(event: HappenEvent, ms: number): HappenError {
+  return new HappenError('timeout', 'TIMEOUT', `No reply to ${event.type} from ${event.context.target} within ${ms} ms`, {
+    eventId: event.id,
+    timeout: ms,
+  });
+}

@@ -1,0 +1,229 @@
+import { CausalWeb, type Trace } from './causal-web.ts';
+import type { Views } from './context.ts';
+import { HappenError } from './errors.ts';
+import { buildEvent, ERROR_EVENT, REPLY_EVENT, type EventInput, type HappenEvent } from './event.ts';
+import { createIdGenerator, type IdGenerator } from './ids.ts';
+import { isThenable } from './continuum.ts';
+import { Failure, NodeImpl, type HappenNode, type NodeConfig } from './node.ts';
+import type { SendHandle } from './send-handle.ts';
+
+/** Configuration of a Happen system. */
+export interface HappenConfig {
+  /** Id of the system itself, the sender of routing errors (default `'happen'`). */
+  id?: string;
+  /** How many events the in-memory causal web keeps; the oldest are dropped first (default 10,000). */
+  causalWebCapacity?: number;
+  /** Default milliseconds `send(...).return()` waits (default 30,000). */
+  timeout?: number;
+}
+
+/** A configured Happen system: its nodes share one dispatcher and one causal web. */
+export interface Happen {
+  readonly id: string;
+  /** Creates a node; ids are unique within the system. */
+  createNode<S = any>(id: string, config?: NodeConfig<S>): HappenNode<S>;
+  /** The node with this id, if it exists here. */
+  getNode<S = any>(id: string): HappenNode<S> | undefined;
+  /** Ids of the nodes in this system. */
+  nodes(): string[];
+  /** The causal tree of one correlation id, from the in-memory causal web. */
+  trace(correlationId: string): Trace;
+  /** Recently emitted events, oldest first (bounded by `causalWebCapacity`). */
+  events(): HappenEvent[];
+  /** Resolves once every queued event was delivered and every started flow has settled. */
+  settled(): Promise<void>;
+}
+
+const NODE_ID = /^[^\s]{1,128}$/;
+const MAX_CACHED_TYPES = 1024;
+
+/**
+ * The dispatcher. Emits are queued and delivered in FIFO order from one microtask drain, so emitting
+ * from inside a handler never recurses, per-sender order is kept, and a burst costs one microtask.
+ */
+export class System implements Happen {
+  readonly id: string;
+  readonly timeout: number;
+  readonly web: CausalWeb;
+  readonly views: Views;
+  /** The event whose handler is running synchronously right now: the implicit cause of emits. */
+  current: HappenEvent | undefined;
+  #nodes = new Map<string, NodeImpl>();
+  #nextId: IdGenerator = createIdGenerator();
+  // Flat [event, handle, event, handle, ...]: no wrapper object per queued event.
+  #queue: Array<HappenEvent | SendHandle | undefined> = [];
+  #head = 0;
+  #scheduled = false;
+  #inFlight = 0;
+  #idleWaiters: Array<() => void> = [];
+  #broadcastPlan = new Map<string, NodeImpl[]>();
+  #drain = () => this.drain();
+
+  constructor(config: HappenConfig = {}) {
+    this.id = config.id ?? 'happen';
+    this.timeout = config.timeout ?? 30_000;
+    if (!(this.timeout > 0)) throw new HappenError('validation', 'INVALID_CONFIG', `timeout must be a positive number of ms`);
+    this.web = new CausalWeb(config.causalWebCapacity ?? 10_000);
+    this.views = {
+      get: (nodeId, selector) => {
+        const node = this.#nodes.get(nodeId);
+        if (!node) throw noSuchNode(nodeId);
+        return selector ? node.state.get(selector) : node.state.get();
+      },
+    };
+  }
+
+  createNode<S = any>(id: string, config: NodeConfig<S> = {}): HappenNode<S> {
+    if (typeof id !== 'string' || !NODE_ID.test(id)) {
+      throw new HappenError('validation', 'INVALID_NODE_ID', `A node id must be 1-128 characters without whitespace (got ${JSON.stringify(id)})`);
+    }
+    if (this.#nodes.has(id)) throw new HappenError('runtime', 'DUPLICATE_NODE', `A node with id "${id}" already exists in system "${this.id}"`);
+    const node = new NodeImpl<S>(id, this, config);
+    this.#nodes.set(id, node);
+    this.subscriptionsChanged();
+    return node;
+  }
+
+  getNode<S = any>(id: string): HappenNode<S> | undefined {
+    return this.#nodes.get(id);
+  }
+
+  nodes(): string[] {
+    return [...this.#nodes.keys()];
+  }
+
+  trace(correlationId: string): Trace {
+    return this.web.trace(correlationId);
+  }
+
+  events(): HappenEvent[] {
+    return this.web.events();
+  }
+
+  settled(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Removes a node; events still queued for it fail with `NO_SUCH_NODE`. */
+  removeNode(node: NodeImpl): void {
+    if (this.#nodes.get(node.id) === node) {
+      this.#nodes.delete(node.id);
+      this.subscriptionsChanged();
+    }
+  }
+
+  /** Builds an event, resolving an explicit `causationId` against the causal web. */
+  buildEvent(sender: string, input: EventInput, cause: HappenEvent | undefined, target: string | undefined): HappenEvent {
+    if (input.causationId !== undefined && input.causationId !== cause?.id) cause = this.web.get(input.causationId);
+    const now = Date.now();
+    return buildEvent(this.#nextId(now), now, sender, input, cause, target);
+  }
+
+  /** Records an event in the causal web and queues its delivery. */
+  dispatch(event: HappenEvent, handle?: SendHandle): void {
+    this.web.record(event);
+    this.#queue.push(event, handle);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(this.#drain);
+    }
+  }
+
+  /** Turns a failure into an error event to the failed event's sender (never for error events). */
+  emitError(origin: string, failed: HappenEvent, error: HappenError): void {
+    if (failed.type === ERROR_EVENT) return; // an error about an error would loop
+    const payload = { ...error.toJSON(), eventId: failed.id, eventType: failed.type, node: origin };
+    const now = Date.now();
+    const event = buildEvent(this.#nextId(now), now, origin, { type: ERROR_EVENT, payload }, failed, failed.context.causal.sender);
+    this.dispatch(event);
+  }
+
+  /** Settles a send with its target's result, recording a reply event when the sender awaits it. */
+  settleSend(handle: SendHandle, responder: string, result: unknown): void {
+    if (isThenable(result)) {
+      this.track(Promise.resolve(result).then((value) => this.settleSend(handle, responder, value)));
+      return;
+    }
+    const outcome = result instanceof Failure ? { ok: false as const, error: result.error } : { ok: true as const, value: result };
+    if (handle.awaited) {
+      const request = handle.event;
+      const payload = outcome.ok ? { ok: true, value: outcome.value } : { ok: false, error: outcome.error.toJSON() };
+      const now = Date.now();
+      this.web.record(buildEvent(this.#nextId(now), now, responder, { type: REPLY_EVENT, payload }, request, request.context.causal.sender));
+    }
+    handle.settle(outcome);
+  }
+
+  /** Counts a running async flow (including its continuation) so `settled()` waits for it. */
+  track<T>(promise: PromiseLike<T>): Promise<T> {
+    this.#inFlight++;
+    const done = () => {
+      this.#inFlight--;
+      this.wakeIdle();
+    };
+    return Promise.resolve(promise).finally(done);
+  }
+
+  /** Invalidates the cached broadcast routes. */
+  subscriptionsChanged(): void {
+    this.#broadcastPlan.clear();
+  }
+
+  private drain(): void {
+    const queue = this.#queue;
+    while (this.#head < queue.length) {
+      const event = queue[this.#head] as HappenEvent;
+      const handle = queue[this.#head + 1] as SendHandle | undefined;
+      queue[this.#head++] = undefined; // release references as we go
+      queue[this.#head++] = undefined;
+      this.deliver(event, handle);
+    }
+    queue.length = 0;
+    this.#head = 0;
+    this.#scheduled = false;
+    this.wakeIdle();
+  }
+
+  private deliver(event: HappenEvent, handle: SendHandle | undefined): void {
+    const target = event.context.target;
+    if (target === undefined) {
+      for (const node of this.planBroadcast(event.type)) node.receive(event, node.matching(event.type), undefined);
+      return;
+    }
+    const node = this.#nodes.get(target);
+    const subs = node?.matching(event.type);
+    if (node && subs!.length > 0) return node.receive(event, subs!, handle);
+    if (event.type === ERROR_EVENT) return; // an unheard error event stays in the causal web
+    const error = node
+      ? new HappenError('runtime', 'NO_HANDLER', `Node "${target}" has no handler for ${event.type}`, { target, type: event.type })
+      : noSuchNode(target);
+    this.emitError(this.id, event, error);
+    if (handle) this.settleSend(handle, this.id, new Failure(error));
+  }
+
+  private planBroadcast(type: string): NodeImpl[] {
+    let plan = this.#broadcastPlan.get(type);
+    if (plan === undefined) {
+      plan = [...this.#nodes.values()].filter((node) => node.matching(type).length > 0);
+      if (this.#broadcastPlan.size >= MAX_CACHED_TYPES) this.#broadcastPlan.clear();
+      this.#broadcastPlan.set(type, plan);
+    }
+    return plan;
+  }
+
+  private isIdle(): boolean {
+    return !this.#scheduled && this.#inFlight === 0;
+  }
+
+  private wakeIdle(): void {
+    if (this.#idleWaiters.length === 0 || !this.isIdle()) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+function noSuchNode(id: string): HappenError {
+  return new HappenError('runtime', 'NO_SUCH_NODE', `No node "${id}" exists`, { target: id });
+}

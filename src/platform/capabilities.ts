@@ -1,0 +1,45 @@
+import { detectRuntime, type RuntimeHints, type RuntimeKind } from './runtime.ts';
+
+/** What the current runtime offers; adapters check these instead of probing globals themselves. */
+export interface Capabilities {
+  runtime: RuntimeKind;
+  broadcastChannel: boolean;
+  indexedDB: boolean;
+  webLocks: boolean;
+  webSocket: boolean;
+  fetch: boolean;
+  /** Web Crypto can generate and use Ed25519 keys (otherwise use @noble/ed25519). */
+  webCryptoEd25519: boolean;
+}
+
+const scope = globalThis as Record<string, any>;
+let ed25519Probe: Promise<boolean> | undefined;
+
+/** Whether Web Crypto supports Ed25519 here; probed once by generating a throwaway key. */
+export function hasWebCryptoEd25519(): Promise<boolean> {
+  return (ed25519Probe ??= (async () => {
+    try {
+      const subtle = scope.crypto?.subtle as SubtleCrypto | undefined;
+      if (!subtle) return false;
+      const keys = (await subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair;
+      const data = new Uint8Array([1, 2, 3]);
+      const signature = await subtle.sign({ name: 'Ed25519' }, keys.privateKey, data);
+      return await subtle.verify({ name: 'Ed25519' }, keys.publicKey, signature, data);
+    } catch {
+      return false;
+    }
+  })());
+}
+
+/** Detects the runtime and its capabilities. */
+export async function capabilities(hints?: RuntimeHints): Promise<Capabilities> {
+  return {
+    runtime: detectRuntime(hints),
+    broadcastChannel: typeof scope.BroadcastChannel === 'function',
+    indexedDB: typeof scope.indexedDB === 'object' && scope.indexedDB !== null,
+    webLocks: typeof scope.navigator?.locks?.request === 'function',
+    webSocket: typeof scope.WebSocket === 'function',
+    fetch: typeof scope.fetch === 'function',
+    webCryptoEd25519: await hasWebCryptoEd25519(),
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Builds the browser bundles in memory with esbuild and serves them from 127.0.0.1 (a secure
+ * context, so IndexedDB, BroadcastChannel, Web Locks and service workers are all available).
+ */
+import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+// The page imports runtime-entry as an ES module; workers get one classic script (IIFE), which a
+// service worker can always load and in which any dynamic import() is inlined by esbuild.
+async function bundle(entry, format) {
+  const result = await build({
+    entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
+    absWorkingDir: here,
+    bundle: true,
+    format,
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0].text;
+}
+
+// The page records the module's load failure instead of leaving the runner waiting for it.
+const PAGE_HTML = `<!doctype html><meta charset="utf-8"><title>happen conformance</title>
+<script type="module">
+import('/page.js').then((m) => { window.happen = m; }, (e) => { window.happenLoadError = String(e && e.stack || e); });
+</script>`;
+const BLANK_HTML = '<!doctype html><meta charset="utf-8"><title>happen worker host</title>';
+
+/** Bundles, then serves; resolves to `{ origin, close() }`. Throws if bundling fails. */
+export async function startServer() {
+  const [pageJs, workerJs] = await Promise.all([
+    bundle('../conformance/runtime-entry.ts', 'esm'),
+    bundle('./worker-entry.ts', 'iife'),
+  ]);
+  const files = {
+    '/page.html': ['text/html', PAGE_HTML],
+    '/host.html': ['text/html', BLANK_HTML],
+    '/page.js': ['text/javascript', pageJs],
+    '/worker.js': ['text/javascript', workerJs],
+    '/sw.js': ['text/javascript', workerJs],
+  };
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    // Chromium asks for a favicon; answering 404 would print a misleading console error.
+    if (path === '/favicon.ico') return res.writeHead(204).end();
+    const file = files[path];
+    if (!file) return res.writeHead(404).end('not found');
+    res.writeHead(200, { 'content-type': `${file[0]}; charset=utf-8`, 'cache-control': 'no-store' }).end(file[1]);
+  });
+  await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(resolve);
+    }),
+  };
+}

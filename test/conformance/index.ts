@@ -1,0 +1,14 @@
+/** The whole conformance suite: importing this registers every test. */
+import './nodes.ts';
+import './events.ts';
+import './patterns.ts';
+import './send.ts';
+import './continuum.ts';
+import './causality.ts';
+import './state.ts';
+import './hooks.ts';
+import './middleware.ts';
+import './validation.ts';
+import './errors.ts';
+
+export { conformanceTests, runConformance, type ConformanceResult } from './harness.ts';

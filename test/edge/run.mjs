@@ -1,0 +1,83 @@
+/**
+ * Edge runner: runs the conformance suite in workerd (via miniflare) in a Worker fetch handler and in a
+ * Durable Object. Usage: `node test/edge/run.mjs [--filter <substring>]` (or HAPPEN_TEST_FILTER).
+ * Prints PASS/FAIL lines, writes .test-results/edge.json, exits 0 only if every test passed.
+ */
+import { Miniflare } from 'miniflare';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { bundleWorker } from './build.mjs';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const resultsDir = join(root, '.test-results');
+const CONTEXTS = [
+  { runtime: 'workerd:worker', path: '/worker' },
+  { runtime: 'workerd:durable-object', path: '/do' },
+];
+const CONTEXT_TIMEOUT_MS = 60_000;
+
+const argIndex = process.argv.indexOf('--filter');
+const filter = (argIndex >= 0 ? process.argv[argIndex + 1] : undefined) ?? process.env.HAPPEN_TEST_FILTER ?? '';
+
+const results = [];
+const record = (runtime, r) => {
+  results.push({ runtime, name: r.name, ok: r.ok, ms: r.ms, ...(r.ok ? {} : { error: r.error ?? 'unknown error' }) });
+  console.log(r.ok ? `PASS [${runtime}] ${r.name}` : `FAIL [${runtime}] ${r.name}: ${r.error ?? 'unknown error'}`);
+};
+// A context that cannot produce results still counts as one failed test, so CI never sees "0 passed".
+const fail = (runtime, cause) => record(runtime, { name: `${runtime} runner`, ok: false, ms: 0, error: cause });
+const describe = (error) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function runContext(mf, { runtime, path }) {
+  const url = `http://localhost${path}${filter ? `?filter=${encodeURIComponent(filter)}` : ''}`;
+  const response = await mf.dispatchFetch(url);
+  const body = await response.text();
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${body.slice(0, 500)}`);
+  const list = JSON.parse(body);
+  // Zero results is a failure unless a filter legitimately matched nothing in this runner.
+  if (!Array.isArray(list) || (list.length === 0 && !filter)) throw new Error('no results');
+  for (const r of list) record(runtime, r);
+}
+
+const started = Date.now();
+let mf;
+try {
+  const buildDir = join(resultsDir, 'edge-build');
+  const scriptPath = await bundleWorker(buildDir);
+  mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    modulesRoot: buildDir, // default is cwd; workerd refuses a script outside it
+    compatibilityDate: '2026-04-01',
+    durableObjects: { SUITE: 'SuiteObject' },
+  });
+  await withTimeout(mf.ready, CONTEXT_TIMEOUT_MS, 'miniflare start');
+  for (const context of CONTEXTS) {
+    try {
+      await withTimeout(runContext(mf, context), CONTEXT_TIMEOUT_MS, `${context.runtime} suite`);
+    } catch (error) {
+      fail(context.runtime, describe(error));
+    }
+  }
+} catch (error) {
+  // Bundling or miniflare failed: neither context ran.
+  for (const { runtime } of CONTEXTS) fail(runtime, describe(error));
+} finally {
+  // After a failed start dispose rethrows the start error, already recorded above.
+  await withTimeout(mf?.dispose() ?? Promise.resolve(), 10_000, 'miniflare dispose').catch(() => {});
+}
+
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+await mkdir(resultsDir, { recursive: true });
+await writeFile(join(resultsDir, 'edge.json'), JSON.stringify({ runner: 'edge', passed, failed, results }, null, 2) + '\n');
+// Deliberately not "N passed, N failed": CI reads that pattern only from the aggregator's closing line.
+console.log(`edge: ${passed}/${results.length} passed in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+process.exit(failed === 0 && (passed > 0 || filter) ? 0 : 1);
