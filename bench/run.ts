@@ -3,5 +3,5 @@ import { dispatchScenarios } from './dispatch.ts';
 import { report, runScenario, type ScenarioResult } from './harness.ts';
 
 const results: ScenarioResult[] = [];
-for (const scenario of dispatchScenarios()) results.push(await runScenario(scenario));
+for (const build of dispatchScenarios) results.push(await runScenario(build()));
 report(results);

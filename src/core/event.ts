@@ -52,12 +52,17 @@ export const ERROR_EVENT = 'happen.error';
 export const REPLY_EVENT = 'happen.reply';
 
 const MAX_PATH = 32;
+
 const MAX_TYPE_LENGTH = 256;
 const TYPE_SHAPE = /^[^\s.]+(?:\.[^\s.]+)*$/;
 
 /** Throws a `validation` error unless `type` is a non-empty dotted name without whitespace. */
 export function assertEventType(type: unknown): asserts type is string {
-  if (typeof type === 'string' && knownTypes.has(type)) return;
+  if (type === lastValidType) return; // bursts of one type skip even the Set lookup
+  if (typeof type === 'string' && knownTypes.has(type)) {
+    lastValidType = type;
+    return;
+  }
   if (typeof type !== 'string' || type.length > MAX_TYPE_LENGTH || !TYPE_SHAPE.test(type)) {
     throw new HappenError(
       'validation',
@@ -71,10 +76,12 @@ export function assertEventType(type: unknown): asserts type is string {
 
 // Types already seen to be valid: a Set lookup is cheaper than the regex on the hot path.
 const knownTypes = new Set<string>();
+let lastValidType: string | undefined;
 
 /**
  * Builds a complete event: id, timestamp, sender and the causal links inherited from `cause`
  * (the event being handled, or the one named by an explicit `causationId`, when it is known).
+ * `rootPath` is the sender's shared, frozen `[sender]` array for root events (saves an allocation).
  */
 export function buildEvent(
   id: string,
@@ -83,11 +90,12 @@ export function buildEvent(
   input: EventInput,
   cause: HappenEvent | undefined,
   target: string | undefined,
+  rootPath?: string[],
 ): HappenEvent {
   const causationId = input.causationId ?? cause?.id;
   const parentPath = cause?.context.causal.path;
   let path: string[];
-  if (parentPath === undefined) path = [sender];
+  if (parentPath === undefined) path = rootPath ?? [sender];
   else {
     path = parentPath.length >= MAX_PATH ? parentPath.slice(1 - MAX_PATH) : parentPath.slice();
     path.push(sender);

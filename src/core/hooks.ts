@@ -37,7 +37,8 @@ interface HookEntry {
 
 /** Hooks of one node, kept sorted by priority then registration order. */
 export class HookRegistry {
-  #hooks = new Map<HookKind, HookEntry[]>();
+  // A fixed-shape object rather than a Map: `has()` runs on every emit and delivery.
+  #hooks: Record<HookKind, HookEntry[]> = { preEmit: [], preHandle: [], postHandle: [], preStateChange: [], postStateChange: [] };
   #order = 0;
 
   /** Registers a hook; returns a function that removes it. */
@@ -48,23 +49,22 @@ export class HookRegistry {
       matches: options.types === undefined ? undefined : compilePattern(options.types),
       order: this.#order++,
     };
-    const list = [...(this.#hooks.get(kind) ?? []), entry];
+    const list = [...this.#hooks[kind], entry];
     list.sort((a, b) => b.priority - a.priority || a.order - b.order);
-    this.#hooks.set(kind, list);
+    this.#hooks[kind] = list;
     return () => {
-      const current = this.#hooks.get(kind);
-      if (current) this.#hooks.set(kind, current.filter((e) => e !== entry));
+      this.#hooks[kind] = this.#hooks[kind].filter((e) => e !== entry);
     };
   }
 
   /** True when any hook of this kind is registered (lets the hot path skip hook work). */
   has(kind: HookKind): boolean {
-    return (this.#hooks.get(kind)?.length ?? 0) > 0;
+    return this.#hooks[kind].length > 0;
   }
 
   /** The hooks of a kind that apply to an event type, in run order. */
   for(kind: HookKind, type?: string): Array<(...args: any[]) => unknown> {
-    const list = this.#hooks.get(kind) ?? [];
+    const list = this.#hooks[kind] ?? [];
     const out: Array<(...args: any[]) => unknown> = [];
     for (const entry of list) if (type === undefined || !entry.matches || entry.matches(type)) out.push(entry.fn);
     return out;

@@ -60,11 +60,16 @@ const reported = new WeakSet<HappenError>();
 export class NodeImpl<S = any> implements HappenNode<S> {
   readonly state: StateContainer<S>;
   readonly hooks = new HookRegistry();
+  /** The causal path of this node's root events, shared by all of them. */
+  readonly rootPath: string[];
   #subs: Subscription[] = [];
   #byType = new Map<string, Subscription[]>();
   #middleware: Middleware[] = [];
   #emitMiddleware: Middleware[] = [];
   #handleChain: ReturnType<typeof composeHandle> | undefined;
+  // Whether handling needs no hooks or middleware: checked per delivery, so kept as one flag.
+  #plainReceive = true;
+  #hasPreEmit = false;
 
   constructor(
     readonly id: string,
@@ -72,6 +77,7 @@ export class NodeImpl<S = any> implements HappenNode<S> {
     config: NodeConfig<S>,
   ) {
     this.state = new StateContainer<S>((config.state ?? {}) as S, this.hooks);
+    this.rootPath = Object.freeze([id]) as string[];
   }
 
   get views(): Views {
@@ -110,13 +116,19 @@ export class NodeImpl<S = any> implements HappenNode<S> {
 
   hook<K extends HookKind>(kind: K, fn: HookSignatures<S, HandlerContext>[K], options?: HookOptions): () => void {
     if (typeof fn !== 'function') throw new HappenError('validation', 'INVALID_HOOK', `hook(${kind}): expected a function`);
-    return this.hooks.add(kind, fn as (...args: any[]) => unknown, options);
+    const remove = this.hooks.add(kind, fn as (...args: any[]) => unknown, options);
+    this.pipelineChanged();
+    return () => {
+      remove();
+      this.pipelineChanged();
+    };
   }
 
   use(...middleware: Middleware[]): this {
     this.#middleware = [...this.#middleware, ...middleware];
     this.#emitMiddleware = this.#middleware.filter((m) => m.emit);
     this.#handleChain = this.#middleware.some((m) => m.handle) ? composeHandle(this.#middleware) : undefined;
+    this.pipelineChanged();
     return this;
   }
 
@@ -157,8 +169,8 @@ export class NodeImpl<S = any> implements HappenNode<S> {
     const previous = system.current;
     system.current = event;
     try {
-      if (this.#handleChain === undefined && !this.hooks.has('preHandle') && !this.hooks.has('postHandle')) {
-        const result = this.runAll(event, ctx, subs);
+      if (this.#plainReceive) {
+        const result = subs.length === 1 ? this.invoke(subs[0]!, event, ctx) : this.runAll(event, ctx, subs);
         if (handle !== undefined) system.settleSend(handle, this.id, result);
       } else {
         this.runPipeline(event, ctx, subs, handle);
@@ -173,12 +185,12 @@ export class NodeImpl<S = any> implements HappenNode<S> {
       throw new HappenError('validation', 'INVALID_EVENT', `An event must be an object with a type (got ${String(input)})`);
     }
     assertEventType(input.type);
-    return this.system.buildEvent(this.id, input, cause, target);
+    return this.system.buildEvent(this, input, cause, target);
   }
 
   // Runs preEmit hooks and emit middleware; returns the event that left, or undefined if dropped.
   private leave(event: HappenEvent, handle: SendHandle | undefined): HappenEvent | undefined {
-    if (this.hooks.has('preEmit')) {
+    if (this.#hasPreEmit) {
       for (const hook of this.hooks.for('preEmit', event.type)) {
         const replaced = hook(event) as HappenEvent | false | undefined;
         if (replaced === false) return undefined;
@@ -268,6 +280,11 @@ export class NodeImpl<S = any> implements HappenNode<S> {
       this.fail(event, error);
     }
     if (handle !== undefined) this.system.settleSend(handle, this.id, outcome.ok ? outcome.value : new Failure(outcome.error));
+  }
+
+  private pipelineChanged(): void {
+    this.#hasPreEmit = this.hooks.has('preEmit');
+    this.#plainReceive = this.#handleChain === undefined && !this.hooks.has('preHandle') && !this.hooks.has('postHandle');
   }
 
   private subscriptionsChanged(): void {

@@ -2,6 +2,7 @@ import { CausalWeb, type Trace } from './causal-web.ts';
 import type { Views } from './context.ts';
 import { HappenError } from './errors.ts';
 import { buildEvent, ERROR_EVENT, REPLY_EVENT, type EventInput, type HappenEvent } from './event.ts';
+import { EventClock } from './clock.ts';
 import { createIdGenerator, type IdGenerator } from './ids.ts';
 import { isThenable } from './continuum.ts';
 import { Failure, NodeImpl, type HappenNode, type NodeConfig } from './node.ts';
@@ -34,6 +35,12 @@ export interface Happen {
   settled(): Promise<void>;
 }
 
+/** A node and its handlers for one event type: computed once per type, reused per broadcast. */
+interface BroadcastRoute {
+  node: NodeImpl;
+  subs: ReturnType<NodeImpl['matching']>;
+}
+
 const NODE_ID = /^[^\s]{1,128}$/;
 const MAX_CACHED_TYPES = 1024;
 
@@ -50,13 +57,16 @@ export class System implements Happen {
   current: HappenEvent | undefined;
   #nodes = new Map<string, NodeImpl>();
   #nextId: IdGenerator = createIdGenerator();
+  #clock = new EventClock();
   // Flat [event, handle, event, handle, ...]: no wrapper object per queued event.
   #queue: Array<HappenEvent | SendHandle | undefined> = [];
   #head = 0;
   #scheduled = false;
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
-  #broadcastPlan = new Map<string, NodeImpl[]>();
+  #broadcastPlan = new Map<string, BroadcastRoute[]>();
+  #lastPlanType: string | undefined;
+  #lastPlan: BroadcastRoute[] = [];
   #drain = () => this.drain();
 
   constructor(config: HappenConfig = {}) {
@@ -114,10 +124,10 @@ export class System implements Happen {
   }
 
   /** Builds an event, resolving an explicit `causationId` against the causal web. */
-  buildEvent(sender: string, input: EventInput, cause: HappenEvent | undefined, target: string | undefined): HappenEvent {
+  buildEvent(sender: NodeImpl, input: EventInput, cause: HappenEvent | undefined, target: string | undefined): HappenEvent {
     if (input.causationId !== undefined && input.causationId !== cause?.id) cause = this.web.get(input.causationId);
-    const now = Date.now();
-    return buildEvent(this.#nextId(now), now, sender, input, cause, target);
+    const now = this.#clock.now();
+    return buildEvent(this.#nextId(now), now, sender.id, input, cause, target, sender.rootPath);
   }
 
   /** Records an event in the causal web and queues its delivery. */
@@ -134,7 +144,7 @@ export class System implements Happen {
   emitError(origin: string, failed: HappenEvent, error: HappenError): void {
     if (failed.type === ERROR_EVENT) return; // an error about an error would loop
     const payload = { ...error.toJSON(), eventId: failed.id, eventType: failed.type, node: origin };
-    const now = Date.now();
+    const now = this.#clock.now();
     const event = buildEvent(this.#nextId(now), now, origin, { type: ERROR_EVENT, payload }, failed, failed.context.causal.sender);
     this.dispatch(event);
   }
@@ -149,7 +159,7 @@ export class System implements Happen {
     if (handle.awaited) {
       const request = handle.event;
       const payload = outcome.ok ? { ok: true, value: outcome.value } : { ok: false, error: outcome.error.toJSON() };
-      const now = Date.now();
+      const now = this.#clock.now();
       this.web.record(buildEvent(this.#nextId(now), now, responder, { type: REPLY_EVENT, payload }, request, request.context.causal.sender));
     }
     handle.settle(outcome);
@@ -168,15 +178,18 @@ export class System implements Happen {
   /** Invalidates the cached broadcast routes. */
   subscriptionsChanged(): void {
     this.#broadcastPlan.clear();
+    this.#lastPlanType = undefined;
   }
 
   private drain(): void {
+    this.#clock.invalidate();
     const queue = this.#queue;
     while (this.#head < queue.length) {
       const event = queue[this.#head] as HappenEvent;
       const handle = queue[this.#head + 1] as SendHandle | undefined;
       queue[this.#head++] = undefined; // release references as we go
       queue[this.#head++] = undefined;
+      this.#clock.invalidate(); // handlers may run long: their emits read a fresh time
       this.deliver(event, handle);
     }
     queue.length = 0;
@@ -188,7 +201,7 @@ export class System implements Happen {
   private deliver(event: HappenEvent, handle: SendHandle | undefined): void {
     const target = event.context.target;
     if (target === undefined) {
-      for (const node of this.planBroadcast(event.type)) node.receive(event, node.matching(event.type), undefined);
+      for (const route of this.planBroadcast(event.type)) route.node.receive(event, route.subs, undefined);
       return;
     }
     const node = this.#nodes.get(target);
@@ -202,13 +215,20 @@ export class System implements Happen {
     if (handle) this.settleSend(handle, this.id, new Failure(error));
   }
 
-  private planBroadcast(type: string): NodeImpl[] {
+  private planBroadcast(type: string): BroadcastRoute[] {
+    if (type === this.#lastPlanType) return this.#lastPlan; // bursts of one type skip the Map lookup
     let plan = this.#broadcastPlan.get(type);
     if (plan === undefined) {
-      plan = [...this.#nodes.values()].filter((node) => node.matching(type).length > 0);
+      plan = [];
+      for (const node of this.#nodes.values()) {
+        const subs = node.matching(type);
+        if (subs.length > 0) plan.push({ node, subs });
+      }
       if (this.#broadcastPlan.size >= MAX_CACHED_TYPES) this.#broadcastPlan.clear();
       this.#broadcastPlan.set(type, plan);
     }
+    this.#lastPlanType = type;
+    this.#lastPlan = plan;
     return plan;
   }
 
