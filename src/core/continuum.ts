@@ -16,9 +16,19 @@ export const AWAIT_RESULT = Symbol.for('happen.awaitResult');
 
 /** Runs a flow to its result: a plain value when every step was synchronous, otherwise a promise. */
 export function runFlow<E, C>(step: Step<E, C>, event: E, ctx: C): unknown {
-  let result = step(event, ctx);
+  return continueFlow(step(event, ctx), event, ctx);
+}
+
+/** Continues a flow from the value its first step returned (see {@link runFlow}). */
+export function continueFlow<E, C>(first: unknown, event: E, ctx: C): unknown {
+  let result = first;
   while (typeof result === 'function') result = (result as Step<E, C>)(event, ctx);
   return isPending(result) ? continueAsync(result, event, ctx) : result;
+}
+
+/** True for results that end a flow as they are: primitives, `undefined` and `null` (the common case). */
+export function isFinalPrimitive(value: unknown): boolean {
+  return value === null || (typeof value !== 'object' && typeof value !== 'function');
 }
 
 async function continueAsync<E, C>(pending: unknown, event: E, ctx: C): Promise<unknown> {

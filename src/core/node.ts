@@ -1,4 +1,4 @@
-import { isThenable, runFlow, type Step } from './continuum.ts';
+import { continueFlow, isFinalPrimitive, isThenable, runFlow, type Step } from './continuum.ts';
 import { HandlerContext, type Views } from './context.ts';
 import { HappenError } from './errors.ts';
 import { assertEventType, type EventInput, type HappenEvent } from './event.ts';
@@ -221,12 +221,19 @@ export class NodeImpl<S = any> implements HappenNode<S> {
 
   private invoke(sub: Subscription, event: HappenEvent, ctx: HandlerContext): unknown {
     try {
-      const result = sub.schema ? this.validated(sub, event, ctx) : runFlow(sub.handler, event, ctx);
-      if (!isThenable(result)) return result;
-      return this.system.track(Promise.resolve(result).then(undefined, (error) => this.fail(event, error)));
+      if (sub.schema) return this.settled(this.validated(sub, event, ctx), event);
+      const first = sub.handler(event, ctx);
+      // Most handlers return nothing or a primitive: skip the continuum's checks for them.
+      return isFinalPrimitive(first) ? first : this.settled(continueFlow(first, event, ctx), event);
     } catch (error) {
       return this.fail(event, error);
     }
+  }
+
+  // Tracks an async flow result so settled() waits for it, turning a rejection into a reported Failure.
+  private settled(result: unknown, event: HappenEvent): unknown {
+    if (!isThenable(result)) return result;
+    return this.system.track(Promise.resolve(result).then(undefined, (error) => this.fail(event, error)));
   }
 
   private validated(sub: Subscription, event: HappenEvent, ctx: HandlerContext): unknown {
