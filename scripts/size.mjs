@@ -5,7 +5,12 @@ import { build } from 'esbuild';
 import { gzipSync } from 'node:zlib';
 
 const CORE_BUDGET = 8 * 1024;
-const entries = { happen: 'src/index.ts', 'happen/platform': 'src/platform/index.ts' };
+const entries = {
+  happen: 'src/index.ts',
+  'happen/platform': 'src/platform/index.ts',
+  'happen/security': 'src/security/index.ts',
+  'happen/security/indexeddb': 'src/security/keystore-indexeddb.ts',
+};
 
 const sizes = {};
 for (const [name, entry] of Object.entries(entries)) {

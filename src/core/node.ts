@@ -60,6 +60,8 @@ const reported = new WeakSet<HappenError>();
 export class NodeImpl<S = any> implements HappenNode<S> {
   readonly state: StateContainer<S>;
   readonly hooks = new HookRegistry();
+  /** The pending outgoing-extension step of this node's last event, if any (keeps per-sender order). */
+  outgoingTail: Promise<unknown> | undefined;
   /** The causal path of this node's root events, shared by all of them. */
   readonly rootPath: string[];
   #subs: Subscription[] = [];
@@ -199,14 +201,14 @@ export class NodeImpl<S = any> implements HappenNode<S> {
     }
     if (this.#emitMiddleware.length === 0) {
       if (handle) handle.event = event;
-      this.system.dispatch(event, handle);
+      this.system.dispatchFrom(this, event, handle);
       return event;
     }
     let left: HappenEvent | undefined;
     composeEmit(this.#emitMiddleware, (final) => {
       left = final;
       if (handle) handle.event = final;
-      this.system.dispatch(final, handle);
+      this.system.dispatchFrom(this, final, handle);
     })(event);
     return left ?? event;
   }

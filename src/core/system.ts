@@ -5,6 +5,8 @@ import { buildEvent, ERROR_EVENT, REPLY_EVENT, type EventInput, type HappenEvent
 import { EventClock } from './clock.ts';
 import { createIdGenerator, type IdGenerator } from './ids.ts';
 import { isThenable } from './continuum.ts';
+import { parseEvent } from './event-shape.ts';
+import type { HappenExtension } from './extension.ts';
 import { Failure, NodeImpl, type HappenNode, type NodeConfig } from './node.ts';
 import type { SendHandle } from './send-handle.ts';
 
@@ -16,6 +18,8 @@ export interface HappenConfig {
   causalWebCapacity?: number;
   /** Default milliseconds `send(...).return()` waits (default 30,000). */
   timeout?: number;
+  /** System-wide extensions (e.g. `security(...)` from `happen/security`), applied in order. */
+  extensions?: HappenExtension[];
 }
 
 /** A configured Happen system: its nodes share one dispatcher and one causal web. */
@@ -33,6 +37,12 @@ export interface Happen {
   events(): HappenEvent[];
   /** Resolves once every queued event was delivered and every started flow has settled. */
   settled(): Promise<void>;
+  /**
+   * Accepts an event from outside this system (a transport, a replay): checks its shape, runs the
+   * extensions' admission (signatures, replay, ACLs), then delivers it. Rejects with a `HappenError`
+   * (also recorded as an error event) when refused.
+   */
+  ingest(raw: unknown): Promise<HappenEvent>;
 }
 
 /** A node and its handlers for one event type: computed once per type, reused per broadcast. */
@@ -68,12 +78,20 @@ export class System implements Happen {
   #lastPlanType: string | undefined;
   #lastPlan: BroadcastRoute[] = [];
   #drain = () => this.drain();
+  #extensions: HappenExtension[];
+  #outgoing: HappenExtension[];
+  #incoming: HappenExtension[];
+  #ingestTail: Promise<unknown> = Promise.resolve();
 
   constructor(config: HappenConfig = {}) {
     this.id = config.id ?? 'happen';
     this.timeout = config.timeout ?? 30_000;
     if (!(this.timeout > 0)) throw new HappenError('validation', 'INVALID_CONFIG', `timeout must be a positive number of ms`);
     this.web = new CausalWeb(config.causalWebCapacity ?? 10_000);
+    this.#extensions = [...(config.extensions ?? [])];
+    this.#outgoing = this.#extensions.filter((e) => e.outgoing);
+    this.#incoming = this.#extensions.filter((e) => e.incoming);
+    for (const extension of this.#extensions) extension.attach?.(this);
     this.views = {
       get: (nodeId, selector) => {
         const node = this.#nodes.get(nodeId);
@@ -91,6 +109,7 @@ export class System implements Happen {
     const node = new NodeImpl<S>(id, this, config);
     this.#nodes.set(id, node);
     this.subscriptionsChanged();
+    for (const extension of this.#extensions) extension.nodeCreated?.(node);
     return node;
   }
 
@@ -130,6 +149,73 @@ export class System implements Happen {
     return buildEvent(this.#nextId(now), now, sender.id, input, cause, target, sender.rootPath);
   }
 
+  /** Sends a local node's event out: through the extensions' `outgoing` step (in per-node order), then on. */
+  dispatchFrom(node: NodeImpl, event: HappenEvent, handle?: SendHandle): void {
+    if (this.#outgoing.length === 0) return this.dispatch(event, handle);
+    const previous = node.outgoingTail;
+    let step: Promise<void> | undefined;
+    try {
+      step = previous === undefined ? this.runOutgoing(node, event) : previous.then(() => this.runOutgoing(node, event));
+    } catch (error) {
+      return this.refuseOutgoing(node, event, handle, error);
+    }
+    if (step === undefined) return this.dispatch(event, handle);
+    const tail = this.track(step.then(() => this.dispatch(event, handle), (error) => this.refuseOutgoing(node, event, handle, error)));
+    node.outgoingTail = tail;
+    tail.then(() => {
+      if (node.outgoingTail === tail) node.outgoingTail = undefined;
+    });
+  }
+
+  // Runs each outgoing step; returns a promise only if some step is asynchronous.
+  private runOutgoing(node: NodeImpl, event: HappenEvent): Promise<void> | undefined {
+    for (let i = 0; i < this.#outgoing.length; i++) {
+      const result = this.#outgoing[i]!.outgoing!(event, node);
+      if (isThenable(result)) {
+        const rest = this.#outgoing.slice(i + 1);
+        return Promise.resolve(result).then(async () => {
+          for (const extension of rest) await extension.outgoing!(event, node);
+        });
+      }
+    }
+    return undefined;
+  }
+
+  private refuseOutgoing(node: NodeImpl, event: HappenEvent, handle: SendHandle | undefined, cause: unknown): void {
+    const error = HappenError.from(cause);
+    this.web.record(event);
+    this.emitError(node.id, event, error);
+    if (handle) handle.settle({ ok: false, error });
+  }
+
+  ingest(raw: unknown): Promise<HappenEvent> {
+    let event: HappenEvent;
+    try {
+      event = parseEvent(raw);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // One admission at a time, so events are delivered in the order they arrived.
+    const admitted = this.#ingestTail.then(async () => {
+      for (const extension of this.#incoming) await extension.incoming!(event);
+    });
+    this.#ingestTail = admitted.catch(() => {});
+    return this.track(
+      admitted.then(
+        () => {
+          this.dispatch(event);
+          return event;
+        },
+        (cause) => {
+          const error = HappenError.from(cause);
+          this.web.record(event);
+          this.emitError(this.id, event, error);
+          throw error;
+        },
+      ),
+    );
+  }
+
   /** Records an event in the causal web and queues its delivery. */
   dispatch(event: HappenEvent, handle?: SendHandle): void {
     this.web.record(event);
@@ -146,7 +232,9 @@ export class System implements Happen {
     const payload = { ...error.toJSON(), eventId: failed.id, eventType: failed.type, node: origin };
     const now = this.#clock.now();
     const event = buildEvent(this.#nextId(now), now, origin, { type: ERROR_EVENT, payload }, failed, failed.context.causal.sender);
-    this.dispatch(event);
+    const node = this.#nodes.get(origin);
+    if (node) this.dispatchFrom(node, event);
+    else this.dispatch(event);
   }
 
   /** Settles a send with its target's result, recording a reply event when the sender awaits it. */

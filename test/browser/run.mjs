@@ -9,6 +9,7 @@
 import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { browserOnlyTests } from './browser-only.mjs';
 import { startServer } from './serve.mjs';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -121,6 +122,28 @@ async function runContext(browser, origin, { runtime, expected, run }, filter) {
   }
 }
 
+/** Runs each browser-only test in its own browser context; a throw is its failure. */
+async function runBrowserOnly(browser, origin, filter) {
+  const runtime = 'chromium:page';
+  const selected = browserOnlyTests.filter((t) => !filter || t.name.includes(filter));
+  return Promise.all(
+    selected.map(async (t) => {
+      const context = await browser.newContext();
+      const started = Date.now();
+      try {
+        const page = await context.newPage();
+        page.on('pageerror', (error) => console.log(`[${runtime}] pageerror: ${oneLine(error.stack || error.message)}`));
+        await withTimeout(t.run(page, origin), CONTEXT_TIMEOUT_MS, t.name);
+        return { runtime, name: t.name, ok: true, ms: Date.now() - started };
+      } catch (error) {
+        return { runtime, name: t.name, ok: false, ms: Date.now() - started, error: oneLine(error?.message ?? error) };
+      } finally {
+        await context.close().catch(() => {});
+      }
+    }),
+  );
+}
+
 async function main() {
   const filter = parseFilter(process.argv.slice(2));
   const started = Date.now();
@@ -140,7 +163,10 @@ async function main() {
         '--disable-sync', '--no-first-run', '--disable-quic'],
     });
     // Separate browser contexts isolate storage, so the three contexts run concurrently.
-    const perContext = await Promise.all(CONTEXTS.map((c) => runContext(browser, server.origin, c, filter)));
+    const perContext = await Promise.all([
+      ...CONTEXTS.map((c) => runContext(browser, server.origin, c, filter)),
+      runBrowserOnly(browser, server.origin, filter),
+    ]);
     results = perContext.flat();
   } catch (error) {
     // Nothing could run (no Chromium, bundling failed, launch failed): every context fails with the cause.

@@ -29,13 +29,18 @@ const PAGE_HTML = `<!doctype html><meta charset="utf-8"><title>happen conformanc
 <script type="module">
 import('/page.js').then((m) => { window.happen = m; }, (e) => { window.happenLoadError = String(e && e.stack || e); });
 </script>`;
+const SCENARIOS_HTML = `<!doctype html><meta charset="utf-8"><title>happen browser-only</title>
+<script type="module">
+import('/scenarios.js').catch((e) => { window.scenariosLoadError = String(e && e.stack || e); });
+</script>`;
 const BLANK_HTML = '<!doctype html><meta charset="utf-8"><title>happen worker host</title>';
 
 /** Bundles, then serves; resolves to `{ origin, close() }`. Throws if bundling fails. */
 export async function startServer() {
-  const [pageJs, workerJs] = await Promise.all([
+  const [pageJs, workerJs, scenariosJs] = await Promise.all([
     bundle('../conformance/runtime-entry.ts', 'esm'),
     bundle('./worker-entry.ts', 'iife'),
+    bundle('./scenarios.ts', 'esm'),
   ]);
   const files = {
     '/page.html': ['text/html', PAGE_HTML],
@@ -43,6 +48,8 @@ export async function startServer() {
     '/page.js': ['text/javascript', pageJs],
     '/worker.js': ['text/javascript', workerJs],
     '/sw.js': ['text/javascript', workerJs],
+    '/scenarios.html': ['text/html', SCENARIOS_HTML],
+    '/scenarios.js': ['text/javascript', scenariosJs],
   };
   const server = createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;

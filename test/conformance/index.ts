@@ -10,5 +10,6 @@ import './hooks.ts';
 import './middleware.ts';
 import './validation.ts';
 import './errors.ts';
+import './security.ts';
 
 export { conformanceTests, runConformance, type ConformanceResult } from './harness.ts';

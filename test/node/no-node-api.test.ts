@@ -57,7 +57,9 @@ describe('[node] no Node API in the library', () => {
 
   test('every entry bundles for a neutral (non-Node) platform', async () => {
     const result = await build({
-      entryPoints: ['src/index.ts', 'src/platform/index.ts'].map((e) => join(root, e)),
+      entryPoints: Object.values(pkg.exports as Record<string, { types: string }>)
+        .map((e) => e.types.replace('./dist/', 'src/').replace(/\.d\.ts$/, '.ts'))
+        .map((e) => join(root, e)),
       bundle: true,
       write: false,
       format: 'esm',

@@ -1,6 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { compilePattern, createHappen, createIdGenerator } from '../../src/index.ts';
+import { canonicalJson } from '../../src/security/index.ts';
+
+// The reference canonical form, written the obvious way (JSON.stringify alone would put integer-like
+// keys first, whatever their sort order).
+function canonicalReference(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalReference).join(',')}]`;
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value);
+  const record = value as Record<string, unknown>;
+  return `{${Object.keys(record).sort().map((k) => `${JSON.stringify(k)}:${canonicalReference(record[k])}`).join(',')}}`;
+}
 
 // A reference matcher over segment arrays: `*` is one segment, `**` any number (including none).
 function reference(pattern: string[], type: string[]): boolean {
@@ -32,6 +42,17 @@ describe('[node] properties', () => {
         expect(combined).toBe(reference([...left, ...a], type) || reference([...left, ...b], type));
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  test('canonical JSON equals a sorted-key reference for any JSON value, and ignores key order', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(canonicalJson(value)).toBe(canonicalReference(value));
+        const reversed = JSON.parse(JSON.stringify(value), (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v));
+        expect(canonicalJson(reversed)).toBe(canonicalJson(value));
+      }),
+      { numRuns: 2000 },
     );
   });
 
