@@ -64,7 +64,8 @@ export function report(results: ScenarioResult[]): void {
     for (const [name, ns] of Object.entries(r.nsPerOp)) {
       const ratio = r.ratios[name];
       const vs = ratio === undefined ? '' : `   happen ÷ ${name} = ${ratio.toFixed(2)}`;
-      console.log(`  ${name.padEnd(22)} ${ns.toFixed(0).padStart(7)} ns/op${vs}`);
+      const perSecond = Math.round(1e9 / ns).toLocaleString('en-US');
+      console.log(`  ${name.padEnd(22)} ${ns.toFixed(0).padStart(9)} ns/op ${perSecond.padStart(12)}/s${vs}`);
     }
     for (const t of r.targets) console.log(`  target: happen ≤ ${t.maxRatio}× ${t.baseline} — ${t.met ? 'met' : 'NOT met'}`);
   }
