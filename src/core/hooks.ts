@@ -64,7 +64,7 @@ export class HookRegistry {
 
   /** The hooks of a kind that apply to an event type, in run order. */
   for(kind: HookKind, type?: string): Array<(...args: any[]) => unknown> {
-    const list = this.#hooks[kind] ?? [];
+    const list = this.#hooks[kind];
     const out: Array<(...args: any[]) => unknown> = [];
     for (const entry of list) if (type === undefined || !entry.matches || entry.matches(type)) out.push(entry.fn);
     return out;

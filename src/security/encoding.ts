@@ -3,7 +3,7 @@ import { HappenError } from '../core/errors.ts';
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const LOOKUP = new Map([...ALPHABET].map((c, i) => [c, i]));
 
-/** Encodes bytes as unpadded base64url (RFC 4648 §5), without Buffer or btoa's string detour. */
+/** Encodes bytes as unpadded base64url (RFC 4648 §5) with web-standard code only. */
 export function toBase64Url(bytes: Uint8Array): string {
   let out = '';
   for (let i = 0; i < bytes.length; i += 3) {
