@@ -1,8 +1,15 @@
 /** `npm run bench`: every scenario, each against its baselines measured in the same run. */
+import { runInChromium } from './browser.ts';
 import { dispatchScenarios } from './dispatch.ts';
-import { securityScenarios } from './security.ts';
 import { report, runScenario, type ScenarioResult } from './harness.ts';
+import { securityScenarios } from './security.ts';
 
+console.log('# Node');
 const results: ScenarioResult[] = [];
 for (const build of [...dispatchScenarios, ...(await securityScenarios())]) results.push(await runScenario(build()));
 report(results);
+
+console.log('\n# Chromium (dispatch scenarios in a page)');
+const browserResults = await runInChromium();
+if (browserResults) report(browserResults);
+else console.log('  skipped: no Chromium at /usr/bin/chromium (set CHROMIUM_PATH)');
