@@ -20,19 +20,21 @@ if (spawnSync('valgrind', ['--version']).status !== 0) {
   process.exit(0);
 }
 
-// One script per contender: `node script.mjs <thousands>` broadcasts to one subscriber in bursts of 1,000.
+// `node bundle.mjs <who> <thousands> <subscribers>` broadcasts in bursts of 1,000.
 const script = `
 import mitt from 'mitt';
 import { createHappen } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).pathname)};
-const [who, thousands] = [process.argv[2], Number(process.argv[3])];
+const [who, thousands, subscribers] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
 let sink = 0;
 const happen = createHappen();
-happen.createNode('sub').on('bench.tick', (e) => void (sink += e.payload));
-const source = happen.createNode('source');
 const emitter = mitt();
-emitter.on('bench.tick', (n) => void (sink += n));
 const target = new EventTarget();
-target.addEventListener('bench.tick', (e) => void (sink += e.detail));
+for (let s = 0; s < subscribers; s++) {
+  happen.createNode('sub' + s).on('bench.tick', (e) => void (sink += e.payload));
+  emitter.on('bench.tick', (n) => void (sink += n));
+  target.addEventListener('bench.tick', (e) => void (sink += e.detail));
+}
+const source = happen.createNode('source');
 for (let b = 0; b < thousands; b++) {
   if (who === 'happen') {
     for (let i = 0; i < 1000; i++) source.broadcast({ type: 'bench.tick', payload: 1 });
@@ -49,9 +51,10 @@ const bundled = join(dir, 'bundle.mjs');
 await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', outfile: bundled, logLevel: 'error', nodePaths: [new URL('../node_modules', import.meta.url).pathname] });
 
 
-function perEvent(who) {
+function perEvent(who, subscribers) {
   const [small, large] = EVENTS.map((k) => {
-    const res = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded', bundled, who, String(k)], { encoding: 'utf8' });
+    const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded', bundled, who, String(k), String(subscribers)];
+    const res = spawnSync('valgrind', args, { encoding: 'utf8' });
     const match = /Collected : (\d+)/.exec(res.stderr);
     if (!match) throw new Error(`callgrind gave no count for ${who}: ${res.stderr.slice(-500)}`);
     return Number(match[1]);
@@ -60,14 +63,16 @@ function perEvent(who) {
 }
 
 try {
-  console.log('broadcast to 1 subscriber, instructions per event (callgrind, GC included)');
-  const counts = Object.fromEntries(['happen', 'mitt', 'EventTarget'].map((who) => [who, perEvent(who)]));
-  for (const [who, n] of Object.entries(counts)) {
-    const ratio = who === 'happen' ? '' : `   happen ÷ ${who} = ${(counts.happen / n).toFixed(2)}`;
-    console.log(`  ${who.padEnd(12)} ${n.toFixed(0).padStart(6)} instr/event${ratio}`);
+  for (const subscribers of [1, 10]) {
+    console.log(`\nbroadcast to ${subscribers} subscriber(s), instructions per event (callgrind, GC included)`);
+    const counts = Object.fromEntries(['happen', 'mitt', 'EventTarget'].map((who) => [who, perEvent(who, subscribers)]));
+    for (const [who, n] of Object.entries(counts)) {
+      const ratio = who === 'happen' ? '' : `   happen ÷ ${who} = ${(counts.happen / n).toFixed(2)}`;
+      console.log(`  ${who.padEnd(12)} ${n.toFixed(0).padStart(6)} instr/event${ratio}`);
+    }
+    console.log(`  target: happen ≤ 3× mitt — ${counts.happen <= 3 * counts.mitt ? 'met' : 'NOT met'}`);
+    console.log(`  target: happen ≤ 1× EventTarget — ${counts.happen <= counts.EventTarget ? 'met' : 'NOT met'}`);
   }
-  console.log(`  target: happen ≤ 3× mitt — ${counts.happen <= 3 * counts.mitt ? 'met' : 'NOT met'}`);
-  console.log(`  target: happen ≤ 1× EventTarget — ${counts.happen <= counts.EventTarget ? 'met' : 'NOT met'}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

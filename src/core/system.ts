@@ -14,7 +14,11 @@ import type { SendHandle } from './send-handle.ts';
 export interface HappenConfig {
   /** Id of the system itself, the sender of routing errors (default `'happen'`). */
   id?: string;
-  /** How many events the in-memory causal web keeps; the oldest are dropped first (default 10,000). */
+  /**
+   * How many events the in-memory causal web keeps; the oldest are dropped first (default 1,000).
+   * Every kept event survives garbage collections, which is most of an emit's cost beyond a few
+   * thousand; raise it for longer in-memory traces (durable history belongs in the event log).
+   */
   causalWebCapacity?: number;
   /** Default milliseconds `send(...).return()` waits (default 30,000). */
   timeout?: number;
@@ -87,7 +91,7 @@ export class System implements Happen {
     this.id = config.id ?? 'happen';
     this.timeout = config.timeout ?? 30_000;
     if (!(this.timeout > 0)) throw new HappenError('validation', 'INVALID_CONFIG', `timeout must be a positive number of ms`);
-    this.web = new CausalWeb(config.causalWebCapacity ?? 10_000);
+    this.web = new CausalWeb(config.causalWebCapacity ?? 1_000);
     this.#extensions = [...(config.extensions ?? [])];
     this.#outgoing = this.#extensions.filter((e) => e.outgoing);
     this.#incoming = this.#extensions.filter((e) => e.incoming);
@@ -275,8 +279,7 @@ export class System implements Happen {
     while (this.#head < queue.length) {
       const event = queue[this.#head] as HappenEvent;
       const handle = queue[this.#head + 1] as SendHandle | undefined;
-      queue[this.#head++] = undefined; // release references as we go
-      queue[this.#head++] = undefined;
+      this.#head += 2; // the whole queue is released when the drain ends
       this.#clock.invalidate(); // handlers may run long: their emits read a fresh time
       this.deliver(event, handle);
     }
