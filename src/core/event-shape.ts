@@ -1,7 +1,8 @@
 import { HappenError } from './errors.ts';
 import { assertEventType, type HappenEvent } from './event.ts';
 
-const ID = /^[^\s]{1,128}$/;
+/** What a node (or event) id may be: 1-128 characters without whitespace. */
+export const NODE_ID = /^[^\s]{1,128}$/;
 
 /**
  * Checks that a value received from outside (a transport, storage) is a well-formed event and returns
@@ -12,7 +13,7 @@ export function parseEvent(raw: unknown): HappenEvent {
     new HappenError('validation', 'MALFORMED_EVENT', `Malformed event: ${field} ${detail}`, { field });
   if (typeof raw !== 'object' || raw === null) throw bad('event', 'is not an object');
   const event = raw as Partial<HappenEvent>;
-  if (typeof event.id !== 'string' || !ID.test(event.id)) throw bad('id');
+  if (typeof event.id !== 'string' || !NODE_ID.test(event.id)) throw bad('id');
   try {
     assertEventType(event.type);
   } catch {
@@ -23,12 +24,12 @@ export function parseEvent(raw: unknown): HappenEvent {
   const causal = context.causal;
   if (typeof causal !== 'object' || causal === null) throw bad('context.causal');
   if (causal.id !== event.id) throw bad('context.causal.id', 'differs from id');
-  if (typeof causal.sender !== 'string' || !ID.test(causal.sender)) throw bad('context.causal.sender');
+  if (typeof causal.sender !== 'string' || !NODE_ID.test(causal.sender)) throw bad('context.causal.sender');
   if (typeof causal.correlationId !== 'string' || causal.correlationId.length === 0) throw bad('context.causal.correlationId');
   if (causal.causationId !== undefined && typeof causal.causationId !== 'string') throw bad('context.causal.causationId');
   if (!Array.isArray(causal.path) || !causal.path.every((p) => typeof p === 'string')) throw bad('context.causal.path');
   if (typeof causal.timestamp !== 'number' || !Number.isFinite(causal.timestamp)) throw bad('context.causal.timestamp');
-  if (context.target !== undefined && (typeof context.target !== 'string' || !ID.test(context.target))) throw bad('context.target');
+  if (context.target !== undefined && (typeof context.target !== 'string' || !NODE_ID.test(context.target))) throw bad('context.target');
   if (event.signature !== undefined && typeof event.signature !== 'string') throw bad('signature');
   return event as HappenEvent;
 }

@@ -52,7 +52,6 @@ export const ERROR_EVENT = 'happen.error';
 export const REPLY_EVENT = 'happen.reply';
 
 const MAX_PATH = 32;
-
 const MAX_TYPE_LENGTH = 256;
 const TYPE_SHAPE = /^[^\s.]+(?:\.[^\s.]+)*$/;
 

@@ -172,7 +172,7 @@ export class NodeImpl<S = any> implements HappenNode<S> {
     system.current = event;
     try {
       if (this.#plainReceive) {
-        const result = subs.length === 1 ? this.invoke(subs[0]!, event, ctx) : this.runAll(event, ctx, subs);
+        const result = this.runAll(event, ctx, subs);
         if (handle !== undefined) system.settleSend(handle, this.id, result);
       } else {
         this.runPipeline(event, ctx, subs, handle);

@@ -5,7 +5,7 @@ import { buildEvent, ERROR_EVENT, REPLY_EVENT, type EventInput, type HappenEvent
 import { EventClock } from './clock.ts';
 import { createIdGenerator, type IdGenerator } from './ids.ts';
 import { isThenable } from './continuum.ts';
-import { parseEvent } from './event-shape.ts';
+import { NODE_ID, parseEvent } from './event-shape.ts';
 import type { HappenExtension } from './extension.ts';
 import { Failure, NodeImpl, type HappenNode, type NodeConfig } from './node.ts';
 import type { SendHandle } from './send-handle.ts';
@@ -55,7 +55,6 @@ interface BroadcastRoute {
   subs: ReturnType<NodeImpl['matching']>;
 }
 
-const NODE_ID = /^[^\s]{1,128}$/;
 const MAX_CACHED_TYPES = 1024;
 
 /**
@@ -186,10 +185,16 @@ export class System implements Happen {
   }
 
   private refuseOutgoing(node: NodeImpl, event: HappenEvent, handle: SendHandle | undefined, cause: unknown): void {
+    const error = this.refuse(node.id, event, cause);
+    if (handle) handle.settle({ ok: false, error });
+  }
+
+  // A refused event stays visible in the causal web, with its error event linked to it.
+  private refuse(origin: string, event: HappenEvent, cause: unknown): HappenError {
     const error = HappenError.from(cause);
     this.web.record(event);
-    this.emitError(node.id, event, error);
-    if (handle) handle.settle({ ok: false, error });
+    this.emitError(origin, event, error);
+    return error;
   }
 
   ingest(raw: unknown): Promise<HappenEvent> {
@@ -211,10 +216,7 @@ export class System implements Happen {
           return event;
         },
         (cause) => {
-          const error = HappenError.from(cause);
-          this.web.record(event);
-          this.emitError(this.id, event, error);
-          throw error;
+          throw this.refuse(this.id, event, cause);
         },
       ),
     );
@@ -274,7 +276,6 @@ export class System implements Happen {
   }
 
   private drain(): void {
-    this.#clock.invalidate();
     const queue = this.#queue;
     while (this.#head < queue.length) {
       const event = queue[this.#head] as HappenEvent;

@@ -42,7 +42,7 @@ export const webCryptoBackend: Ed25519Backend = {
     return { privateKey: { kind: 'webcrypto', key, ...(extractable ? { seed: seed.slice() } : {}) }, publicKey };
   },
   async sign(privateKey, data) {
-    if (privateKey.kind !== 'webcrypto') return nobleBackend.sign(privateKey, data);
+    if (privateKey.kind !== 'webcrypto') throw foreignKey('webcrypto');
     return new Uint8Array(await crypto.subtle.sign(ALGORITHM, privateKey.key, data as BufferSource));
   },
   async verify(publicKey, signature, data) {
@@ -64,7 +64,7 @@ export const nobleBackend: Ed25519Backend = {
     return { privateKey: { kind: 'noble', seed: seed.slice() }, publicKey: await noble.getPublicKeyAsync(seed) };
   },
   async sign(privateKey, data) {
-    if (privateKey.kind !== 'noble') return webCryptoBackend.sign(privateKey, data);
+    if (privateKey.kind !== 'noble') throw foreignKey('noble');
     return noble.signAsync(data, privateKey.seed);
   },
   async verify(publicKey, signature, data) {
@@ -117,6 +117,11 @@ export function checkLength(bytes: unknown, length: number, what: string): asser
   if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
     throw invalidKey(`${what} must be ${length} bytes (got ${bytes instanceof Uint8Array ? bytes.length : typeof bytes})`);
   }
+}
+
+// Identities always pair key material with the backend that made it; anything else is a misuse.
+function foreignKey(backend: Ed25519BackendName): HappenError {
+  return invalidKey(`This private key was not made by the ${backend} backend`);
 }
 
 function invalidKey(message: string): HappenError {
