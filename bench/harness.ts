@@ -26,6 +26,8 @@ export interface ScenarioResult {
 }
 
 const ROUNDS = 21;
+const WARM_UP_RUNS = 3;
+const WARM_UP_MS = 1000;
 
 async function timeOnce(c: Contender, ops: number): Promise<number> {
   const start = performance.now();
@@ -41,7 +43,12 @@ function median(values: number[]): number {
 /** Runs one scenario: a warm-up, then interleaved rounds; returns medians and median ratios. */
 export async function runScenario(s: Scenario): Promise<ScenarioResult> {
   const all = [s.happen, ...s.baselines];
-  for (const c of all) await c.run(s.ops); // warm-up: let the JIT settle
+  // Warm-up: every contender runs until its JIT tiers settle (Chromium needs several runs, one is
+  // not enough: the first scenario measured would otherwise pay for compilation).
+  for (const c of all) {
+    const until = performance.now() + WARM_UP_MS;
+    for (let run = 0; run < WARM_UP_RUNS || performance.now() < until; run++) await c.run(s.ops);
+  }
   const samples = new Map<string, number[]>(all.map((c) => [c.name, []]));
   const roundRatios = new Map<string, number[]>(s.baselines.map((b) => [b.name, []]));
   for (let round = 0; round < ROUNDS; round++) {

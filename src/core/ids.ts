@@ -2,13 +2,17 @@
  * Time-sortable unique ids: 9 base36 chars of milliseconds, 10 chars of per-generator randomness
  * from Web Crypto, then 4 of a per-millisecond counter. Within one generator ids sort in creation
  * order (the clock is never allowed to run backwards); across generators they sort by millisecond.
- * The counter comes last so each id is one concatenation onto a string made once per millisecond.
+ * The counter comes last, its two high digits in a prefix rebuilt every 1,296 ids, so an id is one
+ * concatenation of that prefix and a precomputed two-character tail.
  */
 /** Returns a new id; `now` (ms) defaults to the generator's clock. */
 export type IdGenerator = (now?: number) => string;
 
 const RANDOM_CHARS = 10;
+const TAIL_LIMIT = 36 ** 2;
 const COUNTER_LIMIT = 36 ** 4;
+// Every two-character base36 tail, '00' to 'zz'.
+const TAILS = Array.from({ length: TAIL_LIMIT }, (_, i) => (TAIL_LIMIT + i).toString(36).slice(1));
 
 /**
  * Creates an id generator with its own random suffix, so two runtimes never collide. The generator
@@ -17,6 +21,7 @@ const COUNTER_LIMIT = 36 ** 4;
 export function createIdGenerator(clock: () => number = Date.now): IdGenerator {
   const suffix = randomBase36(RANDOM_CHARS);
   let lastMs = -1;
+  let msPart = '';
   let prefix = '';
   let counter = 0;
   return (now?: number) => {
@@ -32,20 +37,13 @@ export function createIdGenerator(clock: () => number = Date.now): IdGenerator {
     }
     if (ms !== lastMs) {
       lastMs = ms;
-      prefix = ms.toString(36).padStart(9, '0') + suffix;
+      msPart = ms.toString(36).padStart(9, '0') + suffix;
+      prefix = msPart + '00';
+    } else if (counter % TAIL_LIMIT === 0) {
+      prefix = msPart + TAILS[counter / TAIL_LIMIT]!;
     }
-    return prefix + counterText(counter);
+    return prefix + TAILS[counter % TAIL_LIMIT]!;
   };
-}
-
-// Number-to-base36 conversion is a measurable share of emit cost; the small counters that almost
-// every millisecond uses are converted once and kept.
-const COUNTER_CACHE: string[] = [];
-const COUNTER_CACHE_SIZE = 4096;
-
-function counterText(counter: number): string {
-  if (counter >= COUNTER_CACHE_SIZE) return (COUNTER_LIMIT + counter).toString(36).slice(1);
-  return (COUNTER_CACHE[counter] ??= (COUNTER_LIMIT + counter).toString(36).slice(1));
 }
 
 /** The millisecond timestamp encoded in an id made by {@link createIdGenerator}. */

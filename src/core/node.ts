@@ -167,19 +167,9 @@ export class NodeImpl<S = any> implements HappenNode<S> {
   /** Runs this node's part of handling one event: hooks, middleware, validation and every matching flow. */
   receive(event: HappenEvent, subs: Subscription[], handle: SendHandle | undefined): void {
     const ctx = new HandlerContext(this, event);
-    const system = this.system;
-    const previous = system.current;
-    system.current = event;
-    try {
-      if (this.#plainReceive) {
-        const result = this.runAll(event, ctx, subs);
-        if (handle !== undefined) system.settleSend(handle, this.id, result);
-      } else {
-        this.runPipeline(event, ctx, subs, handle);
-      }
-    } finally {
-      system.current = previous;
-    }
+    if (!this.#plainReceive) return this.runPipeline(event, ctx, subs, handle);
+    const result = this.runAll(event, ctx, subs);
+    if (handle !== undefined) this.system.settleSend(handle, this.id, result);
   }
 
   private build(input: EventInput, cause: HappenEvent | undefined, target: string | undefined): HappenEvent {

@@ -277,12 +277,18 @@ export class System implements Happen {
 
   private drain(): void {
     const queue = this.#queue;
-    while (this.#head < queue.length) {
-      const event = queue[this.#head] as HappenEvent;
-      const handle = queue[this.#head + 1] as SendHandle | undefined;
-      this.#head += 2; // the whole queue is released when the drain ends
-      this.#clock.invalidate(); // handlers may run long: their emits read a fresh time
-      this.deliver(event, handle);
+    try {
+      while (this.#head < queue.length) {
+        const event = queue[this.#head] as HappenEvent;
+        const handle = queue[this.#head + 1] as SendHandle | undefined;
+        this.#head += 2; // the whole queue is released when the drain ends
+        this.#clock.invalidate(); // handlers may run long: their emits read a fresh time
+        // The implicit cause of emits made synchronously by this event's handlers.
+        this.current = event;
+        this.deliver(event, handle);
+      }
+    } finally {
+      this.current = undefined;
     }
     queue.length = 0;
     this.#head = 0;
