@@ -11,5 +11,6 @@ import './middleware.ts';
 import './validation.ts';
 import './errors.ts';
 import './security.ts';
+import './storage.ts';
 
 export { conformanceTests, runConformance, type ConformanceResult } from './harness.ts';
