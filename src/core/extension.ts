@@ -1,5 +1,6 @@
 import type { HappenEvent } from './event.ts';
 import type { HappenNode } from './node.ts';
+import type { Pattern } from './pattern.ts';
 import type { Happen } from './system.ts';
 
 /**
@@ -20,4 +21,42 @@ export interface HappenExtension {
   outgoing?(event: HappenEvent, node: HappenNode): void | Promise<void>;
   /** Admits an event entering from outside through `happen.ingest`; throw or reject a `HappenError` to refuse it. */
   incoming?(event: HappenEvent): void | Promise<void>;
+}
+
+/** Per-emit options a node's store reads (e.g. an event-sourced node's optimistic concurrency). */
+export interface EmitOptions {
+  /** The log sequence this event must directly follow; a different head rejects with `CONFLICT`. */
+  expectedSequence?: number;
+}
+
+/**
+ * Gives one node durable state and history. Every `happen/storage` adapter is one: pass it as a
+ * node's `storage` and core calls `bindNode` once, as the node is created.
+ */
+export interface NodeStore {
+  bindNode(node: HappenNode, config: NodeStoreConfig): NodeBinding;
+}
+
+/** What a node tells its store. */
+export interface NodeStoreConfig {
+  /** Types of the node's outgoing events to append to its event log. */
+  persistEvents?: readonly Pattern[];
+  /** Reports a failure that belongs to no event (a state save that failed) as an error event. */
+  report(error: unknown): void;
+  /** Counts background work (a state save) so `happen.settled()` waits for it. */
+  track<T>(work: Promise<T>): Promise<T>;
+}
+
+/** What a store does for one node. */
+export interface NodeBinding {
+  /** Resolves to the persisted state (`undefined` when there is none); deliveries to the node wait for it. */
+  restore: Promise<{ state: unknown } | undefined>;
+  /** Called after every state change once restored, so the store can save it. */
+  stateChanged?(state: unknown): void;
+  /**
+   * Makes one of the node's outgoing events durable (after signing). Called in emit order without
+   * waiting for the previous call, so a store can group writes; the event is delivered, in order,
+   * only once its promise resolves, and a rejection refuses it with an error event.
+   */
+  commit?(event: HappenEvent, options: EmitOptions): void | Promise<void>;
 }

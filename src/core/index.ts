@@ -10,7 +10,7 @@ export { defineEvent, type EventDefinition, type InferOutput, type StandardSchem
 export { HandlerContext, type Views } from './context.ts';
 export type { HookKind, HookOptions, HookSignatures, Outcome } from './hooks.ts';
 export type { Middleware } from './middleware.ts';
-export type { HappenExtension } from './extension.ts';
+export type { EmitOptions, HappenExtension, NodeBinding, NodeStore, NodeStoreConfig } from './extension.ts';
 export { parseEvent } from './event-shape.ts';
 export type { NodeState } from './state.ts';
 export type { ReturnOptions, SendResult } from './send-handle.ts';

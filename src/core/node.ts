@@ -1,13 +1,14 @@
 import { continueFlow, isFinalPrimitive, isThenable, runFlow, type Step } from './continuum.ts';
 import { HandlerContext, type Views } from './context.ts';
 import { HappenError } from './errors.ts';
-import { assertEventType, type EventInput, type HappenEvent } from './event.ts';
+import { assertEventType, ERROR_EVENT, type EventInput, type HappenEvent } from './event.ts';
 import { HookRegistry, type HookKind, type HookOptions, type HookSignatures, type Outcome } from './hooks.ts';
 import { composeEmit, composeHandle, type Middleware } from './middleware.ts';
 import { compilePattern, type Pattern, type TypeMatcher } from './pattern.ts';
 import { isEventDefinition, isStandardSchema, validatePayload, type EventDefinition, type StandardSchemaV1 } from './schema.ts';
 import { SendHandle, type SendResult } from './send-handle.ts';
 import { StateContainer, type NodeState } from './state.ts';
+import type { EmitOptions, NodeBinding, NodeStore } from './extension.ts';
 import type { System } from './system.ts';
 
 /** A handler (or any later step of its flow): return the next step, a value, or a promise of either. */
@@ -21,14 +22,23 @@ export interface SubscribeOptions {
 
 /** Configuration of one node. */
 export interface NodeConfig<S = any> {
-  /** Initial state (default `{}`). */
+  /** Initial state (default `{}`); with `storage`, the persisted state replaces it once restored. */
   state?: S;
+  /** Durable state and history: any `happen/storage` adapter. The node's state survives restarts. */
+  storage?: NodeStore;
+  /** Types of outgoing events appended to the node's event log before they are delivered (needs `storage`). */
+  persistEvents?: Pattern[];
 }
 
 /** A node: the unit that handles and emits events. */
 export interface HappenNode<S = any> {
   readonly id: string;
   readonly state: NodeState<S>;
+  /**
+   * Settles once the node's persisted state is restored (at once without storage). Events that
+   * arrive earlier wait for it. Rejects with a `HappenError` if the stored state could not be read.
+   */
+  readonly ready: Promise<void>;
   /** Subscribes a handler; returns a function that unsubscribes it. */
   on<P = any>(pattern: Pattern | EventDefinition<P>, handler: Handler<P>): () => void;
   on<P = any>(pattern: Pattern | EventDefinition<P>, options: SubscribeOptions, handler: Handler<P>): () => void;
@@ -36,6 +46,18 @@ export interface HappenNode<S = any> {
   send<T = any>(target: string, input: EventInput): SendResult<T>;
   /** Emits an event to every node subscribed to its type. Returns the event as emitted. */
   broadcast(input: EventInput): HappenEvent;
+  /**
+   * Broadcasts and resolves once the event is accepted: signed, persisted (when its type is in
+   * `persistEvents`) and queued for delivery. Rejects with the `HappenError` that refused it.
+   */
+  emit(input: EventInput, options?: EmitOptions): Promise<HappenEvent>;
+  /**
+   * Runs past events (e.g. read from an event log) through this node's handlers to rebuild its
+   * state: one at a time, each flow awaited, with `ctx.replaying` set. What the node emits meanwhile
+   * is dropped and its sends fail with `SUPPRESSED_IN_REPLAY`: those effects happened the first time.
+   * Resolves to the number of events that reached a handler.
+   */
+  replay(events: Iterable<HappenEvent> | AsyncIterable<HappenEvent>): Promise<number>;
   /** Registers a lifecycle hook; returns a function that removes it. */
   hook<K extends HookKind>(kind: K, fn: HookSignatures<S, HandlerContext>[K], options?: HookOptions): () => void;
   /** Adds middleware (outermost first). */
@@ -51,6 +73,7 @@ interface Subscription {
 }
 
 const MAX_CACHED_TYPES = 1024;
+const NO_OPTIONS: EmitOptions = Object.freeze({});
 
 // Marks a handler failure already reported as an error event, so middleware rethrowing it
 // does not report it twice.
@@ -64,6 +87,17 @@ export class NodeImpl<S = any> implements HappenNode<S> {
   outgoingTail: Promise<unknown> | undefined;
   /** The causal path of this node's root events, shared by all of them. */
   readonly rootPath: string[];
+  readonly ready: Promise<void>;
+  /** The store's step that makes an outgoing event durable, if the node has storage. */
+  readonly commit: NodeBinding['commit'];
+  /** This node's last delivery still waiting for a commit, if any (keeps delivery in emit order). */
+  deliveryTail: Promise<unknown> | undefined;
+  // Deliveries that arrived while the persisted state was being restored, in arrival order.
+  #held: Array<[HappenEvent, Subscription[], SendHandle | undefined]> | undefined;
+  // Replays in progress: while any runs, what the node emits is dropped.
+  #replaying = 0;
+  // The acceptance of the event `leave` just sent out, when it is not immediate (read by `emit`).
+  #accepted: Promise<HappenError | undefined> | undefined;
   #subs: Subscription[] = [];
   #byType = new Map<string, Subscription[]>();
   #middleware: Middleware[] = [];
@@ -80,6 +114,16 @@ export class NodeImpl<S = any> implements HappenNode<S> {
   ) {
     this.state = new StateContainer<S>((config.state ?? {}) as S, this.hooks);
     this.rootPath = Object.freeze([id]) as string[];
+    if (config.persistEvents !== undefined && config.storage === undefined) {
+      throw new HappenError('validation', 'INVALID_CONFIG', `Node "${id}": persistEvents needs a storage`);
+    }
+    const binding = config.storage?.bindNode(this, {
+      persistEvents: config.persistEvents,
+      report: (error) => this.report(error),
+      track: (work) => system.track(work),
+    });
+    this.commit = binding?.commit?.bind(binding);
+    this.ready = binding === undefined ? Promise.resolve() : this.restore(binding);
   }
 
   get views(): Views {
@@ -114,6 +158,53 @@ export class NodeImpl<S = any> implements HappenNode<S> {
 
   broadcast(input: EventInput): HappenEvent {
     return this.emitBroadcast(input, this.system.current);
+  }
+
+  emit(input: EventInput, options: EmitOptions = {}): Promise<HappenEvent> {
+    let left: HappenEvent | undefined;
+    try {
+      this.#accepted = undefined;
+      left = this.leave(this.build(input, this.system.current, undefined), undefined, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (left === undefined) {
+      const why = this.#replaying > 0 ? ['SUPPRESSED_IN_REPLAY', `${this.id} is replaying`] : ['EMIT_CANCELLED', 'A preEmit hook dropped it'];
+      return Promise.reject(new HappenError('runtime', why[0]!, `${why[1]}: ${input.type} was not sent`));
+    }
+    const accepted = this.#accepted as Promise<HappenError | undefined> | undefined; // set by leave()
+    this.#accepted = undefined;
+    if (accepted === undefined) return Promise.resolve(left);
+    return accepted.then((error) => {
+      if (error !== undefined) throw error;
+      return left;
+    });
+  }
+
+  async replay(events: Iterable<HappenEvent> | AsyncIterable<HappenEvent>): Promise<number> {
+    let handled = 0;
+    this.#replaying++;
+    try {
+      for await (const event of events) {
+        const subs = this.matching(event.type);
+        if (subs.length === 0) continue;
+        const ctx = new HandlerContext(this, event);
+        ctx.replaying = true;
+        const system = this.system;
+        system.current = event;
+        let result: unknown;
+        try {
+          result = this.runAll(event, ctx, subs);
+        } finally {
+          system.current = undefined;
+        }
+        await result;
+        handled++;
+      }
+    } finally {
+      this.#replaying--;
+    }
+    return handled;
   }
 
   hook<K extends HookKind>(kind: K, fn: HookSignatures<S, HandlerContext>[K], options?: HookOptions): () => void {
@@ -154,22 +245,60 @@ export class NodeImpl<S = any> implements HappenNode<S> {
       throw new HappenError('validation', 'INVALID_TARGET', `send(): the target must be a node id (got ${String(target)})`);
     }
     const handle = new SendHandle(this.build(input, cause, target), this.system.timeout);
-    const sent = this.leave(handle.event, handle);
+    const sent = this.leave(handle.event, handle, NO_OPTIONS);
     if (sent === undefined) handle.settle({ ok: false, error: new HappenError('runtime', 'EMIT_CANCELLED', `A preEmit hook dropped ${input.type}`) });
     return handle;
   }
 
   emitBroadcast(input: EventInput, cause: HappenEvent | undefined): HappenEvent {
     const event = this.build(input, cause, undefined);
-    return this.leave(event, undefined) ?? event;
+    return this.leave(event, undefined, NO_OPTIONS) ?? event;
   }
 
   /** Runs this node's part of handling one event: hooks, middleware, validation and every matching flow. */
   receive(event: HappenEvent, subs: Subscription[], handle: SendHandle | undefined): void {
-    const ctx = new HandlerContext(this, event);
-    if (!this.#plainReceive) return this.runPipeline(event, ctx, subs, handle);
-    const result = this.runAll(event, ctx, subs);
+    if (!this.#plainReceive) return this.receiveSlowly(event, subs, handle);
+    const result = this.runAll(event, new HandlerContext(this, event), subs);
     if (handle !== undefined) this.system.settleSend(handle, this.id, result);
+  }
+
+  private receiveSlowly(event: HappenEvent, subs: Subscription[], handle: SendHandle | undefined): void {
+    if (this.#held !== undefined) this.#held.push([event, subs, handle]);
+    else this.runPipeline(event, new HandlerContext(this, event), subs, handle);
+  }
+
+  // Restores the persisted state, holding deliveries until then; afterwards every change is saved.
+  private restore(binding: NodeBinding): Promise<void> {
+    this.#held = [];
+    this.pipelineChanged();
+    const restored = binding.restore.then((saved) => {
+      if (saved !== undefined) this.state.restore(saved.state as S);
+    });
+    const release = () => {
+      if (binding.stateChanged) this.state.onChange = (state) => binding.stateChanged!(state);
+      const held = this.#held!;
+      this.#held = undefined;
+      this.pipelineChanged();
+      for (const [event, subs, handle] of held) {
+        this.system.current = event; // the implicit cause, as inside the dispatcher's drain
+        try {
+          this.receive(event, subs, handle);
+        } finally {
+          this.system.current = undefined;
+        }
+      }
+    };
+    void this.system.track(restored.then(release, (error) => {
+      this.report(error);
+      release();
+    }));
+    return restored;
+  }
+
+  // A failure no event caused (e.g. reading or saving state) becomes an error event from this node.
+  private report(cause: unknown): void {
+    const error = HappenError.from(cause);
+    this.emitBroadcast({ type: ERROR_EVENT, payload: { ...error.toJSON(), node: this.id } }, undefined);
   }
 
   private build(input: EventInput, cause: HappenEvent | undefined, target: string | undefined): HappenEvent {
@@ -181,7 +310,11 @@ export class NodeImpl<S = any> implements HappenNode<S> {
   }
 
   // Runs preEmit hooks and emit middleware; returns the event that left, or undefined if dropped.
-  private leave(event: HappenEvent, handle: SendHandle | undefined): HappenEvent | undefined {
+  private leave(event: HappenEvent, handle: SendHandle | undefined, options: EmitOptions): HappenEvent | undefined {
+    if (this.#replaying > 0) {
+      handle?.settle({ ok: false, error: new HappenError('runtime', 'SUPPRESSED_IN_REPLAY', `${this.id} is replaying: ${event.type} was not sent`) });
+      return undefined;
+    }
     if (this.#hasPreEmit) {
       for (const hook of this.hooks.for('preEmit', event.type)) {
         const replaced = hook(event) as HappenEvent | false | undefined;
@@ -191,14 +324,14 @@ export class NodeImpl<S = any> implements HappenNode<S> {
     }
     if (this.#emitMiddleware.length === 0) {
       if (handle) handle.event = event;
-      this.system.dispatchFrom(this, event, handle);
+      this.#accepted = this.system.dispatchFrom(this, event, handle, options);
       return event;
     }
     let left: HappenEvent | undefined;
     composeEmit(this.#emitMiddleware, (final) => {
       left = final;
       if (handle) handle.event = final;
-      this.system.dispatchFrom(this, final, handle);
+      this.#accepted = this.system.dispatchFrom(this, final, handle, options);
     })(event);
     return left ?? event;
   }
@@ -283,7 +416,8 @@ export class NodeImpl<S = any> implements HappenNode<S> {
 
   private pipelineChanged(): void {
     this.#hasPreEmit = this.hooks.has('preEmit');
-    this.#plainReceive = this.#handleChain === undefined && !this.hooks.has('preHandle') && !this.hooks.has('postHandle');
+    this.#plainReceive =
+      this.#held === undefined && this.#handleChain === undefined && !this.hooks.has('preHandle') && !this.hooks.has('postHandle');
   }
 
   private subscriptionsChanged(): void {

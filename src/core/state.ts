@@ -13,11 +13,19 @@ export interface NodeState<S> {
 export class StateContainer<S> implements NodeState<S> {
   #value: S;
 
+  /** Called after every change (a node's store saves the state from here). */
+  onChange: ((state: S) => void) | undefined;
+
   constructor(
     initial: S,
     private readonly hooks: HookRegistry,
   ) {
     this.#value = initial;
+  }
+
+  /** Puts back a persisted state: no hooks, no change notification. */
+  restore(value: S): void {
+    this.#value = value;
   }
 
   get(): S;
@@ -36,6 +44,7 @@ export class StateContainer<S> implements NodeState<S> {
     }
     this.#value = value;
     for (const hook of this.hooks.for('postStateChange')) hook(prev, value);
+    this.onChange?.(value);
     return value;
   }
 }

@@ -6,7 +6,7 @@ import { EventClock } from './clock.ts';
 import { createIdGenerator, type IdGenerator } from './ids.ts';
 import { isThenable } from './continuum.ts';
 import { NODE_ID, parseEvent } from './event-shape.ts';
-import type { HappenExtension } from './extension.ts';
+import type { EmitOptions, HappenExtension } from './extension.ts';
 import { Failure, NodeImpl, type HappenNode, type NodeConfig } from './node.ts';
 import type { SendHandle } from './send-handle.ts';
 
@@ -152,22 +152,52 @@ export class System implements Happen {
     return buildEvent(this.#nextId(now), now, sender.id, input, cause, target, sender.rootPath);
   }
 
-  /** Sends a local node's event out: through the extensions' `outgoing` step (in per-node order), then on. */
-  dispatchFrom(node: NodeImpl, event: HappenEvent, handle?: SendHandle): void {
-    if (this.#outgoing.length === 0) return this.dispatch(event, handle);
-    const previous = node.outgoingTail;
-    let step: Promise<void> | undefined;
-    try {
-      step = previous === undefined ? this.runOutgoing(node, event) : previous.then(() => this.runOutgoing(node, event));
-    } catch (error) {
-      return this.refuseOutgoing(node, event, handle, error);
+  /**
+   * Sends a local node's event out, keeping the node's emit order through three stages: the
+   * extensions' `outgoing` steps (one event at a time), the node store's `commit` (started in order,
+   * not awaited one by one, so writes can be grouped), then dispatch (in order, once committed).
+   * Returns `undefined` when the event was dispatched at once, else its acceptance: resolving to
+   * `undefined`, or to the error that refused it (already reported as an error event).
+   */
+  dispatchFrom(node: NodeImpl, event: HappenEvent, handle?: SendHandle, options: EmitOptions = {}): Promise<HappenError | undefined> | undefined {
+    const commit = node.commit;
+    if (this.#outgoing.length === 0 && commit === undefined) {
+      this.dispatch(event, handle);
+      return undefined;
     }
-    if (step === undefined) return this.dispatch(event, handle);
-    const tail = this.track(step.then(() => this.dispatch(event, handle), (error) => this.refuseOutgoing(node, event, handle, error)));
-    node.outgoingTail = tail;
-    tail.then(() => {
-      if (node.outgoingTail === tail) node.outgoingTail = undefined;
+    let committed: unknown;
+    try {
+      const stepped = node.outgoingTail === undefined ? this.runOutgoing(node, event) : node.outgoingTail.then(() => this.runOutgoing(node, event));
+      if (stepped !== undefined) {
+        const tail = stepped.catch(() => {}); // a refused event must not hold back the next one
+        node.outgoingTail = tail;
+        void tail.then(() => {
+          if (node.outgoingTail === tail) node.outgoingTail = undefined;
+        });
+      }
+      committed = stepped === undefined ? commit?.(event, options) : stepped.then(() => commit?.(event, options));
+    } catch (error) {
+      committed = Promise.reject(error);
+    }
+    if (!isThenable(committed) && node.deliveryTail === undefined) {
+      this.dispatch(event, handle);
+      return undefined;
+    }
+    const previous = node.deliveryTail ?? Promise.resolve();
+    const accepted = this.track(
+      previous.then(() => committed).then(
+        () => {
+          this.dispatch(event, handle);
+          return undefined;
+        },
+        (error: unknown) => this.refuseOutgoing(node, event, handle, error),
+      ),
+    );
+    node.deliveryTail = accepted;
+    void accepted.then(() => {
+      if (node.deliveryTail === accepted) node.deliveryTail = undefined;
     });
+    return accepted;
   }
 
   // Runs each outgoing step; returns a promise only if some step is asynchronous.
@@ -184,9 +214,10 @@ export class System implements Happen {
     return undefined;
   }
 
-  private refuseOutgoing(node: NodeImpl, event: HappenEvent, handle: SendHandle | undefined, cause: unknown): void {
+  private refuseOutgoing(node: NodeImpl, event: HappenEvent, handle: SendHandle | undefined, cause: unknown): HappenError {
     const error = this.refuse(node.id, event, cause);
     if (handle) handle.settle({ ok: false, error });
+    return error;
   }
 
   // A refused event stays visible in the causal web, with its error event linked to it.

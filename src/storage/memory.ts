@@ -1,3 +1,6 @@
+import type { NodeBinding, NodeStoreConfig } from '../core/extension.ts';
+import type { HappenNode } from '../core/node.ts';
+import { bindNodeToStorage } from './node-binding.ts';
 import { assertKey, assertValue, jsonBytes, listRange, sameValue, storageError, type BatchCheck, type BatchOp, type ListOptions, type Storage } from './storage.ts';
 
 /** Options of {@link memoryStorage}. */
@@ -95,6 +98,11 @@ class MemoryStorage implements Storage {
 
   async close(): Promise<void> {
     this.#closed = true;
+  }
+
+  /** Lets this storage be a node's `storage`: state restore and save, persisted events. */
+  bindNode(node: HappenNode, config: NodeStoreConfig): NodeBinding {
+    return bindNodeToStorage(this, node, config);
   }
 
   private entry<T>(key: string): [string, T] {

@@ -1,11 +1,13 @@
 import { HappenError } from '../core/errors.ts';
+import type { NodeStore } from '../core/extension.ts';
 
 /**
  * The one interface every persistence backend implements. Keys are strings ordered by their
  * code units (keep them ASCII and every backend orders them the same); values are anything
  * structured-cloneable. Every method may reject with a `HappenError` from {@link storageError}.
+ * A storage is also a node's `storage` option (`bindNode`, see `bindNodeToStorage`).
  */
-export interface Storage {
+export interface Storage extends NodeStore {
   /** The adapter's name (`memory`, `indexeddb`, `durable-object`, `deno-kv`). */
   readonly kind: string;
   /** The largest value (in bytes of its JSON form) the backend stores; larger writes fail with `VALUE_TOO_LARGE`. */

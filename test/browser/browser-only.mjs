@@ -6,8 +6,10 @@ const equal = (actual, expected, what) => {
   if (actual !== expected) throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 };
 
-async function load(page, origin) {
-  await page.goto(`${origin}/scenarios.html`);
+const same = (actual, expected, what) => equal(JSON.stringify(actual), JSON.stringify(expected), what);
+
+async function load(page, origin, path = '/scenarios.html') {
+  await page.goto(`${origin}${path}`);
   await page.waitForFunction(() => window.scenarios || window.scenariosLoadError, null, { timeout: 30_000 });
   const error = await page.evaluate(() => window.scenariosLoadError);
   if (error) throw new Error(`scenarios.js failed to load: ${error}`);
@@ -35,6 +37,68 @@ export const browserOnlyTests = [
     async run(page, origin) {
       await load(page, origin);
       equal(await page.evaluate(() => window.scenarios.unavailableStoreError()), 'runtime/STORAGE_UNAVAILABLE', 'error');
+    },
+  },
+  {
+    name: 'storage › an IndexedDB storage written in a page survives a reload',
+    async run(page, origin) {
+      const entries = [['log/0001', { n: 1, text: 'héllo ✓' }], ['log/0002', [1, 'two', null]], ['meta', 'kept']];
+      await load(page, origin);
+      await page.evaluate((entries) => window.scenarios.storageWrite('reloaded', entries), entries);
+      await page.reload();
+      await load(page, origin);
+      same(await page.evaluate(() => window.scenarios.storageReadAll('reloaded')), entries, 'entries after reload');
+      same(await page.evaluate(() => window.scenarios.storageReadAll('another-name')), [], 'a store of another name');
+    },
+  },
+  {
+    name: 'storage › without IndexedDB every call rejects with runtime/STORAGE_UNAVAILABLE, and works once it is back',
+    async run(page, origin) {
+      await load(page, origin);
+      const { outcomes, afterRestore } = await page.evaluate(() => window.scenarios.unavailableStorage('missing'));
+      same(outcomes, Array(5).fill('runtime/STORAGE_UNAVAILABLE'), 'get, put, delete, list, batch');
+      equal(afterRestore, 'restored', 'the same storage after indexedDB is restored');
+    },
+  },
+  {
+    name: 'storage › in an opaque origin (sandboxed page: open throws SecurityError) every call rejects with STORAGE_UNAVAILABLE',
+    async run(page, origin) {
+      await load(page, origin, '/sandboxed.html');
+      equal(await page.evaluate(() => window.origin), 'null', 'the sandboxed page has an opaque origin');
+      const { outcomes } = await page.evaluate(() => window.scenarios.unavailableStorage('as-is'));
+      same(outcomes, Array(5).fill('runtime/STORAGE_UNAVAILABLE'), 'get, put, delete, list, batch');
+    },
+  },
+  {
+    name: 'storage › a database already at a newer version (open fails with VersionError) gives STORAGE_UNAVAILABLE',
+    async run(page, origin) {
+      await load(page, origin);
+      const { outcomes } = await page.evaluate(() => window.scenarios.unavailableStorage('newer'));
+      same(outcomes, Array(5).fill('runtime/STORAGE_UNAVAILABLE'), 'get, put, delete, list, batch');
+    },
+  },
+  {
+    name: 'storage › another tab deleting the database is not blocked; the storage reopens a fresh one',
+    async run(page, origin) {
+      await load(page, origin);
+      same(await page.evaluate(() => window.scenarios.storageYieldsToDelete()), { deleted: 'deleted', afterPut: 'after' }, 'outcome');
+    },
+  },
+  {
+    // A real QuotaExceededError: the DevTools protocol shrinks this origin's quota (estimate() still
+    // reports the old figure, but IndexedDB enforces the override when a transaction commits).
+    name: 'storage › a write past the origin quota rejects with runtime/STORAGE_FULL and stores nothing',
+    async run(page, origin) {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 256 * 1024 });
+      const { quota, overrideActive } = await cdp.send('Storage.getUsageAndQuota', { origin });
+      equal(overrideActive && quota, 256 * 1024, 'quota override in force');
+      await load(page, origin);
+      const outcome = await page.evaluate(() => window.scenarios.storageOverQuota(1024 * 1024));
+      equal(outcome.code, 'runtime/STORAGE_FULL', `error (${outcome.message})`);
+      equal(outcome.cause, 'QuotaExceededError', 'cause');
+      equal(outcome.bigStored, false, 'the value over the quota was not stored');
+      equal(outcome.small, 2, 'a small write still succeeds');
     },
   },
 ];

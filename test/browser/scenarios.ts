@@ -5,6 +5,8 @@
 import { createHappen } from '../../src/index.ts';
 import { security, toBase64Url, verifyEvent, webCryptoBackend, nobleBackend, fromBase64Url } from '../../src/security/index.ts';
 import { indexedDbKeyStore } from '../../src/security/keystore-indexeddb.ts';
+import { indexedDbStorage } from '../../src/storage/indexeddb.ts';
+import type { Storage } from '../../src/storage/index.ts';
 
 /** Signs one event with the node's stored (or new) identity; reports its key and the event. */
 async function signWithStoredIdentity(dbName: string) {
@@ -39,4 +41,122 @@ async function unavailableStoreError() {
   }
 }
 
-(globalThis as Record<string, unknown>).scenarios = { signWithStoredIdentity, verifyWith, unavailableStoreError };
+/** `category/code` of a HappenError, or what else was thrown (so a raw DOMException shows up in the assertion). */
+function codeOf(error: unknown): string {
+  const e = error as { name?: string; category?: string; code?: string; message?: string };
+  return e?.name === 'HappenError' ? `${e.category}/${e.code}` : `raw ${e?.name}: ${e?.message}`;
+}
+
+/** Writes `entries` to the IndexedDB storage `name` and leaves the connection open, as a tab that is then reloaded. */
+async function storageWrite(name: string, entries: Array<[string, unknown]>): Promise<void> {
+  await indexedDbStorage(name).batch(entries.map(([key, value]) => ({ type: 'put', key, value })));
+}
+
+/** Every entry of the IndexedDB storage `name`. */
+async function storageReadAll(name: string): Promise<Array<[string, unknown]>> {
+  const storage = indexedDbStorage(name);
+  try {
+    return await storage.list({ prefix: '' });
+  } finally {
+    await storage.close();
+  }
+}
+
+/** What each Storage call rejects with (`category/code`, or `resolved`). */
+async function callOutcomes(storage: Storage): Promise<string[]> {
+  const calls = [
+    () => storage.get('k'),
+    () => storage.put('k', 1),
+    () => storage.delete('k'),
+    () => storage.list({ prefix: '' }),
+    () => storage.batch([{ type: 'put', key: 'k', value: 1 }], [{ key: 'k', value: undefined }]),
+  ];
+  const outcomes: string[] = [];
+  for (const call of calls) outcomes.push(await call().then(() => 'resolved', codeOf));
+  return outcomes;
+}
+
+/**
+ * How every call fails where IndexedDB cannot be used: `missing` (no global at all), `as-is` (the page's
+ * own IndexedDB, for a sandboxed page where Chromium's indexedDB.open throws SecurityError), `newer`
+ * (the database already exists at a later version, so the open request fails asynchronously).
+ * For `missing`, also whether the same storage works once IndexedDB is back (failures are not cached).
+ */
+async function unavailableStorage(how: 'missing' | 'as-is' | 'newer') {
+  const name = `unavailable-${crypto.randomUUID()}`;
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'indexedDB')!;
+  if (how === 'missing') delete (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+  if (how === 'newer') {
+    await new Promise((resolve, reject) => {
+      const request = indexedDB.open(name, 2);
+      request.onsuccess = () => resolve(request.result.close());
+      request.onerror = () => reject(request.error);
+    });
+  }
+  const storage = indexedDbStorage(name);
+  try {
+    const outcomes = await callOutcomes(storage);
+    if (how !== 'missing') return { outcomes };
+    Object.defineProperty(globalThis, 'indexedDB', saved);
+    await storage.put('after', 'restored');
+    return { outcomes, afterRestore: await storage.get('after') };
+  } finally {
+    if (!Object.getOwnPropertyDescriptor(globalThis, 'indexedDB')) Object.defineProperty(globalThis, 'indexedDB', saved);
+    await storage.close();
+  }
+}
+
+/**
+ * Another tab deletes the database while this storage holds a connection: the delete must not be
+ * blocked (the adapter closes on `versionchange`), and the storage keeps working on a fresh database.
+ */
+async function storageYieldsToDelete() {
+  const name = `yield-${crypto.randomUUID()}`;
+  const storage = indexedDbStorage(name);
+  await storage.put('k', 'before');
+  const deleted = await new Promise<string>((resolve) => {
+    const request = indexedDB.deleteDatabase(name);
+    request.onsuccess = () => resolve('deleted');
+    request.onerror = () => resolve(`error ${request.error?.name}`);
+    request.onblocked = () => resolve('blocked');
+  });
+  const afterDelete = await storage.get('k');
+  await storage.put('k', 'after');
+  const afterPut = await storage.get('k');
+  await storage.close();
+  return { deleted, afterDelete, afterPut };
+}
+
+/** A random string that compresses poorly (Chromium compresses IndexedDB values, so repeats would fit any quota). */
+function incompressible(chars: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  let out = '';
+  for (let i = 0; i < chars; i++) out += alphabet[Math.floor(Math.random() * 64)];
+  return out;
+}
+
+/** Writes a value larger than the origin's quota (which the runner shrank): what the write rejects with, and what is left. */
+async function storageOverQuota(chars: number) {
+  const storage = indexedDbStorage(`quota-${crypto.randomUUID()}`);
+  try {
+    await storage.put('small', 1);
+    const error = await storage.put('big', incompressible(chars)).then(() => undefined, (e: unknown) => e);
+    const e = error as { message?: string; details?: { cause?: string } } | undefined;
+    const big = await storage.get('big');
+    await storage.put('small', 2); // a write within the quota still works afterwards
+    return { code: error ? codeOf(error) : 'resolved', message: e?.message, cause: e?.details?.cause, bigStored: big !== undefined, small: await storage.get('small') };
+  } finally {
+    await storage.close();
+  }
+}
+
+(globalThis as Record<string, unknown>).scenarios = {
+  signWithStoredIdentity,
+  verifyWith,
+  unavailableStoreError,
+  storageWrite,
+  storageReadAll,
+  unavailableStorage,
+  storageYieldsToDelete,
+  storageOverQuota,
+};

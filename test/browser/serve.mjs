@@ -8,8 +8,9 @@ import { build } from 'esbuild';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-// The page imports runtime-entry as an ES module; workers get one classic script (IIFE), which a
-// service worker can always load and in which any dynamic import() is inlined by esbuild.
+// The page imports page-entry (the conformance suite plus the IndexedDB adapter suite) as an ES module;
+// workers get one classic script (IIFE), which a service worker can always load and in which any
+// dynamic import() is inlined by esbuild.
 async function bundle(entry, format) {
   const result = await build({
     entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
@@ -38,7 +39,7 @@ const BLANK_HTML = '<!doctype html><meta charset="utf-8"><title>happen worker ho
 /** Bundles, then serves; resolves to `{ origin, close() }`. Throws if bundling fails. */
 export async function startServer() {
   const [pageJs, workerJs, scenariosJs] = await Promise.all([
-    bundle('../conformance/runtime-entry.ts', 'esm'),
+    bundle('./page-entry.ts', 'esm'),
     bundle('./worker-entry.ts', 'iife'),
     bundle('./scenarios.ts', 'esm'),
   ]);
@@ -49,7 +50,10 @@ export async function startServer() {
     '/worker.js': ['text/javascript', workerJs],
     '/sw.js': ['text/javascript', workerJs],
     '/scenarios.html': ['text/html', SCENARIOS_HTML],
-    '/scenarios.js': ['text/javascript', scenariosJs],
+    // Any origin may load it: the sandboxed page's import() of it is a CORS request from origin `null`.
+    '/scenarios.js': ['text/javascript', scenariosJs, { 'access-control-allow-origin': '*' }],
+    // The scenarios in an opaque origin (what a sandboxed iframe gets): Chromium refuses it IndexedDB.
+    '/sandboxed.html': ['text/html', SCENARIOS_HTML, { 'content-security-policy': 'sandbox allow-scripts' }],
   };
   const server = createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
@@ -57,7 +61,8 @@ export async function startServer() {
     if (path === '/favicon.ico') return res.writeHead(204).end();
     const file = files[path];
     if (!file) return res.writeHead(404).end('not found');
-    res.writeHead(200, { 'content-type': `${file[0]}; charset=utf-8`, 'cache-control': 'no-store' }).end(file[1]);
+    const headers = { 'content-type': `${file[0]}; charset=utf-8`, 'cache-control': 'no-store', ...file[2] };
+    res.writeHead(200, headers).end(file[1]);
   });
   await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   return {

@@ -7,7 +7,7 @@
  *   node test/deno/run.mjs [--filter <substring>]     (or env HAPPEN_TEST_FILTER)
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseJUnit } from './junit.mjs';
@@ -28,12 +28,13 @@ function filterArg(argv) {
 
 /** Runs deno test; resolves with its exit code, output tail and the reason it could not finish, if any. */
 function runDeno(filter) {
-  // No --allow-* flags: the suite needs none yet (msgpackr will need --allow-env, Deno KV --unstable-kv).
   // The root deno.json sets "nodeModulesDir": "manual": bare imports resolve from the npm-installed
-  // node_modules, so nothing is downloaded.
-  const args = ['test', '--config', 'deno.json', '--no-prompt', `--junit-path=${JUNIT}`];
+  // node_modules, so nothing is downloaded. Deno KV needs --unstable-kv; the KV tests write their
+  // database files under .test-results and spawn deno itself (restart and missing-flag checks).
+  const args = ['test', '--config', 'deno.json', '--no-prompt', `--junit-path=${JUNIT}`, '--unstable-kv',
+    '--allow-read=.', `--allow-write=${OUT_DIR}`, `--allow-run=${realpathSync(DENO)}`];
   if (filter) args.push('--filter', filter); // a substring (deno reads "/.../" as a regex)
-  args.push('test/deno/conformance.test.ts');
+  args.push('test/deno/conformance.test.ts', 'test/deno/storage.test.ts');
   const env = {
     ...process.env,
     NO_COLOR: '1',

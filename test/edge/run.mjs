@@ -1,10 +1,13 @@
 /**
  * Edge runner: runs the conformance suite in workerd (via miniflare) in a Worker fetch handler and in a
- * Durable Object. Usage: `node test/edge/run.mjs [--filter <substring>]` (or HAPPEN_TEST_FILTER).
+ * Durable Object, then a Durable Object restart test (two Miniflare instances, one persist directory).
+ * Usage: `node test/edge/run.mjs [--filter <substring>]` (or HAPPEN_TEST_FILTER).
  * Prints PASS/FAIL lines, writes .test-results/edge.json, exits 0 only if every test passed.
  */
 import { Miniflare } from 'miniflare';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { deepStrictEqual, ok } from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { bundleWorker } from './build.mjs';
@@ -46,18 +49,58 @@ async function runContext(mf, { runtime, path }) {
   for (const r of list) record(runtime, r);
 }
 
+const RESTART_TEST = 'edge › durable-object storage › data written through the adapter survives a restart (new Miniflare, same persist dir)';
+// What the read half must find after the restart (see restartStep in durable-object.ts).
+const RESTART_EXPECTED = {
+  config: { name: 'mesh-1', version: 3, tags: ['a', 'b'], ratio: 0.25 },
+  head: 199,
+  gone: null,
+  logCount: 200,
+  logEnds: [['log/000', { seq: 0 }], ['log/199', { seq: 199 }]],
+  tail: ['log/199', 'log/198', 'log/197'],
+  conflict: 'CONFLICT',
+};
+
+const disposeQuietly = (mf) => withTimeout(mf?.dispose() ?? Promise.resolve(), 10_000, 'miniflare dispose').catch(() => {});
+
+async function restartTest(options) {
+  const persist = await mkdtemp(join(tmpdir(), 'happen-do-restart-'));
+  const step = async (name) => {
+    const mf = new Miniflare({ ...options, durableObjectsPersist: persist });
+    try {
+      const response = await mf.dispatchFetch(`http://localhost/restart?step=${name}`);
+      const body = await response.text();
+      if (!response.ok) throw new Error(`${name}: HTTP ${response.status}: ${body.slice(0, 500)}`);
+      return JSON.parse(body);
+    } finally {
+      await disposeQuietly(mf);
+    }
+  };
+  try {
+    deepStrictEqual(await step('write'), { written: true });
+    const files = await readdir(persist, { recursive: true });
+    ok(files.some((f) => f.endsWith('.sqlite')), `no SQLite file in the persist dir: ${files.join(', ')}`);
+    deepStrictEqual(await step('read'), RESTART_EXPECTED);
+  } finally {
+    await rm(persist, { recursive: true, force: true });
+  }
+}
+
 const started = Date.now();
 let mf;
+let options;
 try {
   const buildDir = join(resultsDir, 'edge-build');
   const scriptPath = await bundleWorker(buildDir);
-  mf = new Miniflare({
+  options = {
     modules: true,
     scriptPath,
     modulesRoot: buildDir, // default is cwd; workerd refuses a script outside it
     compatibilityDate: '2026-04-01',
-    durableObjects: { SUITE: 'SuiteObject' },
-  });
+    // SQLite-backed, as Cloudflare recommends for new classes (wrangler: new_sqlite_classes).
+    durableObjects: { SUITE: { className: 'SuiteObject', useSQLite: true } },
+  };
+  mf = new Miniflare(options);
   await withTimeout(mf.ready, CONTEXT_TIMEOUT_MS, 'miniflare start');
   for (const context of CONTEXTS) {
     try {
@@ -71,7 +114,17 @@ try {
   for (const { runtime } of CONTEXTS) fail(runtime, describe(error));
 } finally {
   // After a failed start dispose rethrows the start error, already recorded above.
-  await withTimeout(mf?.dispose() ?? Promise.resolve(), 10_000, 'miniflare dispose').catch(() => {});
+  await disposeQuietly(mf);
+}
+
+if (options && (!filter || RESTART_TEST.includes(filter))) {
+  const restartStarted = Date.now();
+  try {
+    await withTimeout(restartTest(options), CONTEXT_TIMEOUT_MS, 'restart test');
+    record('workerd:durable-object', { name: RESTART_TEST, ok: true, ms: Date.now() - restartStarted });
+  } catch (error) {
+    record('workerd:durable-object', { name: RESTART_TEST, ok: false, ms: Date.now() - restartStarted, error: describe(error) });
+  }
 }
 
 const passed = results.filter((r) => r.ok).length;
