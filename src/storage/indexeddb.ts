@@ -1,9 +1,9 @@
-import type { NodeBinding, NodeStoreConfig } from '../core/extension.ts';
-import type { HappenNode } from '../core/node.ts';
-import { bindNodeToStorage } from './node-binding.ts';
 /** `happen/storage/indexeddb`: the {@link Storage} adapter for browsers (pages, workers, service workers). */
 import { openDB, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { HappenError } from '../core/errors.ts';
+import type { NodeBinding, NodeStoreConfig } from '../core/extension.ts';
+import type { HappenNode } from '../core/node.ts';
+import { bindNodeToStorage } from './node-binding.ts';
 import { assertKey, assertValue, listRange, sameValue, storageError, type BatchCheck, type BatchOp, type ListOptions, type Storage, type StorageErrorCode } from './storage.ts';
 
 const STORE = 'entries';
@@ -33,11 +33,6 @@ export function indexedDbStorage(name: string, options: IndexedDbStorageOptions 
 type Tx = IDBPTransaction<unknown, [typeof STORE], 'readwrite'>;
 
 class IndexedDbStorage implements Storage {
-  /** Lets this storage be a node's `storage`: state restore and save, persisted events. */
-  bindNode(node: HappenNode, config: NodeStoreConfig): NodeBinding {
-    return bindNodeToStorage(this, node, config);
-  }
-
   readonly kind = 'indexeddb';
   #db: Promise<IDBPDatabase> | undefined;
   #closed = false;
@@ -118,6 +113,11 @@ class IndexedDbStorage implements Storage {
     const db = this.#db;
     this.#db = undefined;
     (await db?.catch(() => undefined))?.close();
+  }
+
+  /** Lets this storage be a node's `storage`: state restore and save, persisted events. */
+  bindNode(node: HappenNode, config: NodeStoreConfig): NodeBinding {
+    return bindNodeToStorage(this, node, config);
   }
 
   // Checked first, as memory does: a closed store reports that before any validation error.

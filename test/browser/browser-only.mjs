@@ -85,6 +85,13 @@ export const browserOnlyTests = [
     },
   },
   {
+    name: 'storage › a value IndexedDB cannot clone fails the whole batch with validation/INVALID_VALUE',
+    async run(page, origin) {
+      await load(page, origin);
+      same(await page.evaluate(() => window.scenarios.storageUncloneable()), { code: 'validation/INVALID_VALUE' }, 'outcome (nothing stored)');
+    },
+  },
+  {
     // A real QuotaExceededError: the DevTools protocol shrinks this origin's quota (estimate() still
     // reports the old figure, but IndexedDB enforces the override when a transaction commits).
     name: 'storage › a write past the origin quota rejects with runtime/STORAGE_FULL and stores nothing',

@@ -127,6 +127,18 @@ async function storageYieldsToDelete() {
   return { deleted, afterDelete, afterPut };
 }
 
+/** A batch whose second value cannot be cloned (a function): its error, and whether the first put was committed anyway. */
+async function storageUncloneable() {
+  const storage = indexedDbStorage(`clone-${crypto.randomUUID()}`);
+  try {
+    const ops = [{ type: 'put' as const, key: 'a', value: 1 }, { type: 'put' as const, key: 'b', value: { run: () => 1 } }];
+    const code = await storage.batch(ops).then(() => 'resolved', codeOf);
+    return { code, a: await storage.get('a') };
+  } finally {
+    await storage.close();
+  }
+}
+
 /** A random string that compresses poorly (Chromium compresses IndexedDB values, so repeats would fit any quota). */
 function incompressible(chars: number): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -159,4 +171,5 @@ async function storageOverQuota(chars: number) {
   unavailableStorage,
   storageYieldsToDelete,
   storageOverQuota,
+  storageUncloneable,
 };

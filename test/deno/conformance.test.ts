@@ -5,6 +5,7 @@
 import { capabilities, detectRuntime } from '../../src/platform/index.ts';
 import { conformanceTests } from '../conformance/index.ts';
 import { adapterSuite } from '../conformance/storage-adapter.ts';
+import { persistenceSuite } from '../conformance/persistence.ts';
 import { openDenoKvStorage } from '../../src/storage/deno-kv.ts';
 
 /** Same per-test limit as the harness uses elsewhere, so one hung test fails alone instead of the run. */
@@ -14,6 +15,7 @@ const SANITIZE = { sanitizeOps: true, sanitizeResources: true } as const;
 
 // Each store is its own in-memory KV (closed with the store), under a prefix so stripping it is covered too.
 adapterSuite('deno-kv', () => openDenoKvStorage(':memory:', { prefix: 'suite/' }));
+persistenceSuite('deno-kv', () => openDenoKvStorage(':memory:', { prefix: 'suite/' }));
 
 // No timer warm-up on purpose: under `deno test` the first setTimeout() drains pending microtasks,
 // which once made send().return() miss its reply; running cold keeps that regression covered.

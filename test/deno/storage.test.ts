@@ -43,6 +43,26 @@ Deno.test({
 });
 
 Deno.test({
+  name: "deno-kv › node state, a node's event log and an event-sourced node survive a process restart",
+  ...SANITIZE,
+  async fn() {
+    const dir = await freshDir();
+    try {
+      const path = `${dir}/nodes.kv`;
+      assert.deepEqual(await child('node-write', path), { orders: 3, stock: 105 });
+      const read = await child('node-read', path);
+      assert.deepEqual(read.state, { orders: 3 });
+      assert.deepEqual(read.log, [[1, 'order.placed', 0], [2, 'order.placed', 1], [3, 'order.placed', 2]]);
+      assert.equal(read.stock, 105);
+      assert.equal(read.sequence, 3);
+      assert.deepEqual(read.history, [95, 85]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: 'deno-kv › without --unstable-kv openDenoKvStorage rejects with STORAGE_UNAVAILABLE',
   ...SANITIZE,
   async fn() {
