@@ -205,6 +205,9 @@ function failure(error: unknown): HappenError {
   const message = messageOf(error);
   // KV's serialized size can exceed the JSON size checked up front (two-byte strings, doubles).
   if (/value too large|mutation size too large|too many/i.test(message)) return storageError('VALUE_TOO_LARGE', `Deno KV refused the write: ${message}`);
+  if ((error as Error | undefined)?.name === 'DataCloneError' || /could not be cloned/i.test(message)) {
+    return storageError('INVALID_VALUE', `Deno KV cannot store this value: ${message}`);
+  }
   if (/key too large/i.test(message)) return storageError('INVALID_KEY', `Deno KV refused the key: ${message}`);
   if ((error as Error | undefined)?.name === 'BadResource') return storageError('STORAGE_UNAVAILABLE', `The Deno KV database was closed: ${message}`);
   return storageError('STORAGE_FAILED', `Deno KV failed: ${message}`);

@@ -162,7 +162,9 @@ class DurableObjectStorageAdapter implements Storage {
 function toStorageError(error: unknown): HappenError {
   if (error instanceof HappenError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  const code = /SQLITE_TOOBIG|too big|values? cannot be larger|value for key .* above the limit/i.test(message)
+  const code = (error as Error | undefined)?.name === 'DataCloneError' || /could not be cloned/i.test(message)
+    ? 'INVALID_VALUE'
+    : /SQLITE_TOOBIG|too big|values? cannot be larger|value for key .* above the limit/i.test(message)
     ? 'VALUE_TOO_LARGE'
     : /SQLITE_FULL|disk is full|quota|exceeded .*(size|storage)/i.test(message)
       ? 'STORAGE_FULL'

@@ -72,7 +72,7 @@ class MemoryStorage implements Storage {
       assertKey(op.key);
       if (op.type === 'delete') return { key: op.key, entry: undefined };
       assertValue(op.value, this.maxValueBytes, op.key);
-      return { key: op.key, entry: { value: structuredClone(op.value), bytes: jsonBytes(op.value) } };
+      return { key: op.key, entry: { value: cloneForStorage(op.value, op.key), bytes: jsonBytes(op.value) } };
     });
     for (const check of checks) {
       if (!sameValue(this.#values.get(check.key)?.value, check.value)) {
@@ -117,6 +117,15 @@ class MemoryStorage implements Storage {
 
   private open(): void {
     if (this.#closed) throw storageError('STORAGE_UNAVAILABLE', 'This memory storage was closed');
+  }
+}
+
+// What a real backend would store; a value it could not store (a function, say) is a typed error.
+function cloneForStorage(value: unknown, key: string): unknown {
+  try {
+    return structuredClone(value);
+  } catch (error) {
+    throw storageError('INVALID_VALUE', `The value for "${key}" cannot be stored: ${(error as Error).message}`, { key });
   }
 }
 

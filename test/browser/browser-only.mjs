@@ -52,6 +52,21 @@ export const browserOnlyTests = [
     },
   },
   {
+    name: 'storage › node state, the event log of a node and an event-sourced node survive a reload',
+    async run(page, origin) {
+      await load(page, origin);
+      same(await page.evaluate(() => window.scenarios.nodesWrite('nodes-reload')), { orders: 3, stock: 105 }, 'before the reload');
+      await page.reload();
+      await load(page, origin);
+      const read = await page.evaluate(() => window.scenarios.nodesRead('nodes-reload'));
+      same(read.state, { orders: 3 }, 'node state');
+      same(read.log, [[1, 'order.placed', 0], [2, 'order.placed', 1], [3, 'order.placed', 2]], 'event log');
+      equal(read.stock, 105, 'event-sourced state');
+      equal(read.sequence, 3, 'event-sourced sequence');
+      same(read.history, [95, 85], 'getStateAt after the reload');
+    },
+  },
+  {
     name: 'storage › without IndexedDB every call rejects with runtime/STORAGE_UNAVAILABLE, and works once it is back',
     async run(page, origin) {
       await load(page, origin);

@@ -6,7 +6,7 @@ import { createHappen } from '../../src/index.ts';
 import { security, toBase64Url, verifyEvent, webCryptoBackend, nobleBackend, fromBase64Url } from '../../src/security/index.ts';
 import { indexedDbKeyStore } from '../../src/security/keystore-indexeddb.ts';
 import { indexedDbStorage } from '../../src/storage/indexeddb.ts';
-import type { Storage } from '../../src/storage/index.ts';
+import { createEventSourcedNode, nodeLog, type Storage } from '../../src/storage/index.ts';
 
 /** Signs one event with the node's stored (or new) identity; reports its key and the event. */
 async function signWithStoredIdentity(dbName: string) {
@@ -162,7 +162,46 @@ async function storageOverQuota(chars: number) {
   }
 }
 
+const stockReducers = { 'stock.moved': (s: number, e: { payload: number }) => s + e.payload };
+
+/** A tab's work before a reload: a node with persisted state and events, and an event-sourced node. */
+async function nodesWrite(name: string): Promise<{ orders: number; stock: number }> {
+  const storage = indexedDbStorage(name);
+  const happen = createHappen();
+  const shop = happen.createNode('shop', { state: { orders: 0 }, storage, persistEvents: ['order.*'] });
+  await shop.ready;
+  shop.on('order.placed', () => void shop.state.set((s) => ({ orders: s.orders + 1 })));
+  for (let i = 0; i < 3; i++) await shop.emit({ type: 'order.placed', payload: { n: i } });
+  const stock = createEventSourcedNode('stock', { reducers: stockReducers, storage, initialState: 100, snapshotEvery: 2, happen });
+  for (const delta of [-5, -10, 20]) await stock.append({ type: 'stock.moved', payload: delta });
+  await happen.settled();
+  return { orders: shop.state.get().orders, stock: stock.state.get() };
+}
+
+/** The same nodes after the reload: restored state, the log, the event-sourced state and its history. */
+async function nodesRead(name: string) {
+  const storage = indexedDbStorage(name);
+  try {
+    const happen = createHappen();
+    const shop = happen.createNode('shop', { state: { orders: 0 }, storage });
+    await shop.ready;
+    const stock = createEventSourcedNode('stock', { reducers: stockReducers, storage, initialState: 100, happen });
+    await stock.ready;
+    return {
+      state: shop.state.get(),
+      log: (await nodeLog(storage, 'shop').read()).map((e) => [e.sequence, e.event.type, e.event.payload.n]),
+      stock: stock.state.get(),
+      sequence: stock.sequence,
+      history: [await stock.getStateAt(1), await stock.getStateAt(2)],
+    };
+  } finally {
+    await storage.close();
+  }
+}
+
 (globalThis as Record<string, unknown>).scenarios = {
+  nodesWrite,
+  nodesRead,
   signWithStoredIdentity,
   verifyWith,
   unavailableStoreError,

@@ -5,11 +5,13 @@
  */
 import { runSuite } from '../conformance/runtime-entry.ts';
 import { adapterSuite } from '../conformance/storage-adapter.ts';
+import { persistenceSuite } from '../conformance/persistence.ts';
 import type { RuntimeKind } from '../../src/platform/index.ts';
 import { indexedDbStorage } from '../../src/storage/indexeddb.ts';
 
 // Workers have IndexedDB too: the adapter suite runs here as in the page (a fresh database per test).
 adapterSuite('indexeddb', async () => indexedDbStorage(`happen-test-${crypto.randomUUID()}`));
+persistenceSuite('indexeddb', async () => indexedDbStorage(`happen-test-${crypto.randomUUID()}`));
 
 interface RunRequest {
   expected: RuntimeKind;

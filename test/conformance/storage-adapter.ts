@@ -107,6 +107,7 @@ export function adapterSuite(name: string, open: () => Promise<Storage>): void {
       isHappenError(await rejects(s.get(42 as unknown as string)), 'validation', 'INVALID_KEY');
       isHappenError(await rejects(s.put('lone\ud800', 1)), 'validation', 'INVALID_KEY');
       isHappenError(await rejects(s.put('u', undefined)), 'validation', 'INVALID_VALUE');
+      isHappenError(await rejects(s.put('f', { run: () => 1 })), 'validation', 'INVALID_VALUE');
       isHappenError(await rejects(s.batch([{ type: 'put', key: 'fine', value: 1 }, { type: 'put', key: '', value: 2 }])), 'validation', 'INVALID_KEY');
       equal(await s.get('fine'), undefined, 'a batch with one bad op writes nothing');
     }));

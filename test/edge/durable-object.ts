@@ -7,6 +7,9 @@ import { durableObjectStorage, type DurableObjectStorageLike } from '../../src/s
 import { deepEqual, equal, isHappenError, rejects } from '../conformance/assert.ts';
 import { describe, test } from '../conformance/harness.ts';
 import { adapterSuite } from '../conformance/storage-adapter.ts';
+import { persistenceSuite } from '../conformance/persistence.ts';
+import { createHappen } from '../../src/index.ts';
+import { createEventSourcedNode, nodeLog } from '../../src/storage/index.ts';
 
 const MiB = 1024 * 1024;
 let registered = false;
@@ -21,6 +24,7 @@ export function registerDurableObjectTests(storageOf: () => DurableObjectStorage
   // A fresh prefix per open: every test gets an empty, isolated store inside the one object.
   const open = (options: { maxValueBytes?: number } = {}) => durableObjectStorage(storageOf(), { prefix: `test-${crypto.randomUUID()}/`, ...options });
   adapterSuite('durable-object', async () => open());
+  persistenceSuite('durable-object', async () => open());
 
   describe('durable-object storage (workerd)', () => {
     test('prefixes isolate stores sharing one object, and list returns keys without the prefix', async () => {
@@ -82,14 +86,35 @@ const pad = (i: number) => String(i).padStart(3, '0');
 /** The restart test's halves: `write` before the Miniflare instance is disposed, `read` in the next one. */
 export async function restartStep(step: string, storage: DurableObjectStorageLike): Promise<unknown> {
   const s = durableObjectStorage(storage, { prefix: 'restart/' });
+  const n = durableObjectStorage(storage, { prefix: 'restart-nodes/' });
   if (step === 'write') {
     await s.put('config', { name: 'mesh-1', version: 3, tags: ['a', 'b'], ratio: 0.25 });
     await s.batch(Array.from({ length: 200 }, (_, i) => ({ type: 'put' as const, key: `log/${pad(i)}`, value: { seq: i } })));
     await s.put('gone', 1);
     await s.delete('gone');
     await s.batch([{ type: 'put', key: 'head', value: 199 }], [{ key: 'head', value: undefined }]);
+    // A node's state and event log, and an event-sourced node, on the same storage.
+    const happen = createHappen();
+    const shop = happen.createNode('shop', { state: { orders: 0 }, storage: n, persistEvents: ['order.*'] });
+    await shop.ready;
+    shop.on('order.placed', () => void shop.state.set((st) => ({ orders: st.orders + 1 })));
+    for (let i = 0; i < 3; i++) await shop.emit({ type: 'order.placed', payload: { n: i } });
+    const stock = createEventSourcedNode('stock', { reducers: stockReducers, storage: n, initialState: 100, snapshotEvery: 2, happen });
+    for (const delta of [-5, -10, 20]) await stock.append({ type: 'stock.moved', payload: delta });
+    await happen.settled();
     return { written: true };
   }
+  const happen = createHappen();
+  const shop = happen.createNode('shop', { state: { orders: 0 }, storage: n });
+  await shop.ready;
+  const stock = createEventSourcedNode('stock', { reducers: stockReducers, storage: n, initialState: 100, happen });
+  await stock.ready;
+  const nodes = {
+    state: shop.state.get(),
+    log: (await nodeLog(n, 'shop').read()).map((e) => [e.sequence, e.event.type, e.event.payload.n]),
+    stock: stock.state.get(),
+    history: [await stock.getStateAt(1), await stock.getStateAt(2)],
+  };
   const log = await s.list<{ seq: number }>({ prefix: 'log/' });
   const conflict = await s.batch([{ type: 'put', key: 'head', value: 0 }], [{ key: 'head', value: undefined }]).then(() => 'none', (e: { code?: string }) => e.code);
   return {
@@ -100,5 +125,8 @@ export async function restartStep(step: string, storage: DurableObjectStorageLik
     logEnds: [log[0], log[log.length - 1]],
     tail: (await s.list({ prefix: 'log/', start: 'log/197', reverse: true })).map(([key]) => key),
     conflict,
+    nodes,
   };
 }
+
+const stockReducers = { 'stock.moved': (st: number, e: { payload: number }) => st + e.payload };

@@ -49,7 +49,7 @@ async function runContext(mf, { runtime, path }) {
   for (const r of list) record(runtime, r);
 }
 
-const RESTART_TEST = 'edge › durable-object storage › data written through the adapter survives a restart (new Miniflare, same persist dir)';
+const RESTART_TEST = 'edge › durable-object storage › data, node state, the event log of a node and an event-sourced node survive a restart (new Miniflare, same persist dir)';
 // What the read half must find after the restart (see restartStep in durable-object.ts).
 const RESTART_EXPECTED = {
   config: { name: 'mesh-1', version: 3, tags: ['a', 'b'], ratio: 0.25 },
@@ -59,6 +59,12 @@ const RESTART_EXPECTED = {
   logEnds: [['log/000', { seq: 0 }], ['log/199', { seq: 199 }]],
   tail: ['log/199', 'log/198', 'log/197'],
   conflict: 'CONFLICT',
+  nodes: {
+    state: { orders: 3 },
+    log: [[1, 'order.placed', 0], [2, 'order.placed', 1], [3, 'order.placed', 2]],
+    stock: 105,
+    history: [95, 85],
+  },
 };
 
 const disposeQuietly = (mf) => withTimeout(mf?.dispose() ?? Promise.resolve(), 10_000, 'miniflare dispose').catch(() => {});
