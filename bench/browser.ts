@@ -1,6 +1,7 @@
 /**
- * The dispatch scenarios again, in Debian's Chromium: browsers are where most nodes live, and their
- * EventTarget is native code with costs unlike Node's. Skipped with a note when Chromium is missing.
+ * Scenarios in Debian's Chromium: dispatch again (browsers are where most nodes live, and their
+ * EventTarget is native code with costs unlike Node's) and the IndexedDB log. Skipped with a note
+ * when Chromium is missing.
  */
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
@@ -12,10 +13,13 @@ import type { ScenarioResult } from './harness.ts';
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
-/** Runs the dispatch scenarios in a Chromium page; undefined when Chromium is not installed. */
-export async function runInChromium(): Promise<ScenarioResult[] | undefined> {
+/**
+ * Runs scenarios in a Chromium page: `entry` (a file in bench/) defines the global function `run`
+ * that returns their results. Undefined when Chromium is not installed.
+ */
+export async function runInChromium(entry = 'browser-entry.ts', run = 'runDispatchBench'): Promise<ScenarioResult[] | undefined> {
   if (!existsSync(CHROMIUM)) return undefined;
-  const bundle = await build({ entryPoints: [new URL('./browser-entry.ts', import.meta.url).pathname], bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'error' });
+  const bundle = await build({ entryPoints: [new URL(`./${entry}`, import.meta.url).pathname], bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'error' });
   const js = bundle.outputFiles[0]!.text;
   const server = createServer((req, res) => {
     if (req.url === '/bench.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
@@ -26,8 +30,8 @@ export async function runInChromium(): Promise<ScenarioResult[] | undefined> {
   try {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    await page.waitForFunction(() => 'runDispatchBench' in globalThis);
-    return await page.evaluate(() => (globalThis as unknown as { runDispatchBench: () => Promise<ScenarioResult[]> }).runDispatchBench());
+    await page.waitForFunction((name) => name in globalThis, run);
+    return await page.evaluate((name) => (globalThis as unknown as Record<string, () => Promise<ScenarioResult[]>>)[name]!(), run);
   } finally {
     await browser.close();
     server.close();

@@ -7,6 +7,8 @@ export interface Contender {
   name: string;
   /** Performs `ops` operations (and waits for them to complete). */
   run(ops: number): void | Promise<void>;
+  /** Untimed set-up before each run (e.g. a fresh, empty database). */
+  prepare?(): Promise<void>;
 }
 
 export interface Scenario {
@@ -14,6 +16,10 @@ export interface Scenario {
   ops: number;
   happen: Contender;
   baselines: Contender[];
+  /** Measured rounds (default 21); slow I/O scenarios use fewer. */
+  rounds?: number;
+  /** Warm-up runs per contender (default 3, and at least 1 s). */
+  warmUpRuns?: number;
   /** Targets: the most Happen may cost, as a multiple of a baseline. */
   targets?: Array<{ baseline: string; maxRatio: number }>;
 }
@@ -30,6 +36,7 @@ const WARM_UP_RUNS = 3;
 const WARM_UP_MS = 1000;
 
 async function timeOnce(c: Contender, ops: number): Promise<number> {
+  await c.prepare?.();
   const start = performance.now();
   await c.run(ops);
   return ((performance.now() - start) * 1e6) / ops;
@@ -45,13 +52,15 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
   const all = [s.happen, ...s.baselines];
   // Warm-up: every contender runs until its JIT tiers settle (Chromium needs several runs, one is
   // not enough: the first scenario measured would otherwise pay for compilation).
+  const warmUpRuns = s.warmUpRuns ?? WARM_UP_RUNS;
+  const warmUpMs = s.warmUpRuns === undefined ? WARM_UP_MS : 0;
   for (const c of all) {
-    const until = performance.now() + WARM_UP_MS;
-    for (let run = 0; run < WARM_UP_RUNS || performance.now() < until; run++) await c.run(s.ops);
+    const until = performance.now() + warmUpMs;
+    for (let run = 0; run < warmUpRuns || performance.now() < until; run++) await timeOnce(c, s.ops);
   }
   const samples = new Map<string, number[]>(all.map((c) => [c.name, []]));
   const roundRatios = new Map<string, number[]>(s.baselines.map((b) => [b.name, []]));
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < (s.rounds ?? ROUNDS); round++) {
     const order = all.map((_, i) => all[(i + round) % all.length]!);
     const times = new Map<string, number>();
     for (const c of order) times.set(c.name, await timeOnce(c, s.ops));

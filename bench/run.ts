@@ -1,5 +1,6 @@
 /** `npm run bench`: every scenario, each against its baselines measured in the same run. */
 import { runInChromium } from './browser.ts';
+import { runInWorkerd } from './edge.ts';
 import { dispatchScenarios } from './dispatch.ts';
 import { report, runScenario, type ScenarioResult } from './harness.ts';
 import { securityScenarios } from './security.ts';
@@ -13,3 +14,11 @@ console.log('\n# Chromium (dispatch scenarios in a page)');
 const browserResults = await runInChromium();
 if (browserResults) report(browserResults);
 else console.log('  skipped: no Chromium at /usr/bin/chromium (set CHROMIUM_PATH)');
+
+console.log('\n# Chromium (the IndexedDB event log)');
+const storageResults = await runInChromium('storage-browser-entry.ts', 'runStorageBench');
+if (storageResults) report(storageResults);
+else console.log('  skipped: no Chromium at /usr/bin/chromium (set CHROMIUM_PATH)');
+
+console.log('\n# workerd (the Durable Object storage event log)');
+report(await runInWorkerd());

@@ -183,9 +183,12 @@ export class System implements Happen {
       this.dispatch(event, handle);
       return undefined;
     }
+    // Observed at once: a commit may fail before the previous delivery lets the chain reach it.
+    const commitDone = Promise.resolve(committed);
+    commitDone.catch(() => {});
     const previous = node.deliveryTail ?? Promise.resolve();
     const accepted = this.track(
-      previous.then(() => committed).then(
+      previous.then(() => commitDone).then(
         () => {
           this.dispatch(event, handle);
           return undefined;

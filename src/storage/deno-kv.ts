@@ -125,7 +125,7 @@ class DenoKvStorage implements Storage {
     // Validate everything first, so a bad op leaves nothing half-written.
     for (const op of ops) {
       assertKey(op.key);
-      if (op.type === 'put') assertValue(op.value, this.maxValueBytes, op.key);
+      if (op.type === 'put') assertValue(op.value, op.sized ? Infinity : this.maxValueBytes, op.key);
     }
     for (const check of checks) assertKey(check.key);
     if (checks.length === 0) {

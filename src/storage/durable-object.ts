@@ -105,7 +105,7 @@ class DurableObjectStorageAdapter implements Storage {
     const writes = new Map<string, unknown>();
     for (const op of ops) {
       const full = this.key(op.key);
-      if (op.type === 'put') assertValue(op.value, this.maxValueBytes, op.key);
+      if (op.type === 'put') assertValue(op.value, op.sized ? Infinity : this.maxValueBytes, op.key);
       writes.set(full, op.type === 'put' ? op.value : undefined);
     }
     const checked = checks.map((check) => ({ full: this.key(check.key), check }));
@@ -135,7 +135,7 @@ class DurableObjectStorageAdapter implements Storage {
     this.open();
     assertKey(key);
     const full = this.prefix + key;
-    if (encoder.encode(full).length > MAX_KEY_BYTES) {
+    if (full.length * 3 > MAX_KEY_BYTES && encoder.encode(full).length > MAX_KEY_BYTES) {
       throw storageError('INVALID_KEY', `The key "${key}" with its prefix exceeds ${MAX_KEY_BYTES} bytes, the Durable Object key limit`);
     }
     return full;

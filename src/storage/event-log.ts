@@ -2,7 +2,7 @@ import { HappenError } from '../core/errors.ts';
 import type { HappenEvent } from '../core/event.ts';
 import type { HappenNode } from '../core/node.ts';
 import { compilePattern, type Pattern } from '../core/pattern.ts';
-import { jsonBytes, storageError, type BatchOp, type Storage } from './storage.ts';
+import { bytesOver, storageError, type BatchOp, type Storage } from './storage.ts';
 
 /** One event in a log, with the sequence number the log gave it (1, 2, 3, ...). */
 export interface LoggedEvent<P = any> {
@@ -44,6 +44,12 @@ export interface AppendOptions {
   expectedSequence?: number;
 }
 
+// Which events of a batch belong to which causal tree.
+interface IndexRecord {
+  last: number;
+  correlations: Array<[correlationId: string, sequences: number[]]>; // pairs, so any id is safe as a key
+}
+
 interface Pending {
   event: HappenEvent;
   expected: number | undefined;
@@ -52,12 +58,13 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-// Each event is two writes (entry + correlation index) and a batch adds the head: 400 events stay
-// under every backend's per-transaction limit (Deno KV allows 1,000 mutations).
+// A batch writes each event, one index record and the head: 400 events stay under every backend's
+// per-transaction limit (Deno KV allows 1,000 mutations).
 const MAX_BATCH = 400;
 const MAX_ATTEMPTS = 5;
 const PAGE = 256;
 const SEQUENCE_DIGITS = 15;
+const MAX_SEQUENCE = 10 ** SEQUENCE_DIGITS - 1;
 const NAME_SHAPE = /^[^\s/]{1,200}$/;
 
 /**
@@ -86,8 +93,8 @@ export class EventLog {
 
   /** Appends an event; resolves to its sequence number once it is durable. */
   append(event: HappenEvent, options: AppendOptions = {}): Promise<number> {
-    const size = jsonBytes(event);
-    if (size > this.#maxEventBytes) {
+    const size = bytesOver(event, this.#maxEventBytes);
+    if (size !== undefined) {
       return Promise.reject(
         new HappenError('validation', 'EVENT_TOO_LARGE', `Event ${event.type} is ${size} bytes; the log "${this.name}" takes at most ${this.#maxEventBytes}`, { size, max: this.#maxEventBytes }),
       );
@@ -159,11 +166,11 @@ export class EventLog {
   private async *correlated(query: LogQuery): AsyncGenerator<LoggedEvent[]> {
     const from = query.from ?? 1;
     const to = query.to ?? Infinity;
-    const prefix = this.correlationPrefix(query.correlationId!);
+    const prefix = this.#prefix + 'x/';
     let start: string | undefined;
     for (;;) {
-      const page = await this.storage.list<number>({ prefix, start, limit: PAGE });
-      const wanted = page.map(([, sequence]) => sequence).filter((s) => s >= from && s <= to);
+      const page = await this.storage.list<IndexRecord>({ prefix, start, end: prefix + pad(to + 1 > MAX_SEQUENCE ? MAX_SEQUENCE : to + 1), limit: PAGE });
+      const wanted = page.flatMap(([, record]) => (record.last < from ? [] : record.correlations.find(([id]) => id === query.correlationId)?.[1] ?? [])).filter((s) => s >= from && s <= to);
       const entries = await Promise.all(wanted.map((s) => this.storage.get<LoggedEvent>(this.entryKey(s))));
       yield entries.filter((e): e is LoggedEvent => e !== undefined); // pruned meanwhile: skipped
       if (page.length < PAGE) return;
@@ -174,6 +181,7 @@ export class EventLog {
   // Writes queued appends, a batch at a time, until the queue is empty.
   private async flush(): Promise<void> {
     this.#flushing = true;
+    await null; // let the rest of a synchronous burst join the first batch
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, MAX_BATCH);
@@ -195,18 +203,26 @@ export class EventLog {
     let head = base;
     const ops: BatchOp[] = [];
     const written: Array<[Pending, number]> = [];
+    const correlations = new Map<string, number[]>();
     for (const p of batch) {
       if (p.expected !== undefined && p.expected !== head) {
         p.reject(conflict(this.name, p.expected, head));
         continue;
       }
       head++;
-      const causal = p.event.context.causal;
-      ops.push({ type: 'put', key: this.entryKey(head), value: { sequence: head, event: p.event } });
-      ops.push({ type: 'put', key: this.correlationPrefix(causal.correlationId) + pad(head), value: head });
+      // Sized: append() measured the event, and the limit leaves room for the sequence around it.
+      ops.push({ type: 'put', key: this.entryKey(head), value: { sequence: head, event: p.event }, sized: true });
+      const correlationId = p.event.context.causal.correlationId;
+      const sequences = correlations.get(correlationId);
+      if (sequences === undefined) correlations.set(correlationId, [head]);
+      else sequences.push(head);
       written.push([p, head]);
     }
     if (written.length === 0) return;
+    // The correlation index is one record per batch (which events of which tree it holds), not one
+    // per event: a burst then costs one extra write, where a record per event doubled the writes.
+    const index: IndexRecord = { last: head, correlations: [...correlations] };
+    ops.push({ type: 'put', key: this.#prefix + 'x/' + pad(written[0]![1]), value: index });
     ops.push({ type: 'put', key: this.#prefix + 'head', value: head });
     try {
       await this.storage.batch(ops, [{ key: this.#prefix + 'head', value: base === 0 ? undefined : base }]);
@@ -240,14 +256,22 @@ export class EventLog {
     for (;;) {
       const page = await this.storage.list<LoggedEvent>({ prefix: this.#prefix + 'e/', limit: PAGE });
       const ops: BatchOp[] = [];
+      let last = 0;
       for (const [key, e] of page) {
         const causal = e.event.context.causal;
         // The log is in append order: the first event worth keeping ends the pass.
         if (e.sequence >= protect || (e.sequence >= byCount && causal.timestamp >= cutoff)) break;
-        ops.push({ type: 'delete', key }, { type: 'delete', key: this.correlationPrefix(causal.correlationId) + pad(e.sequence) });
+        ops.push({ type: 'delete', key });
+        last = e.sequence;
+      }
+      const dropped = ops.length;
+      // Index records that only name dropped events go too (readers skip the others' missing entries).
+      const prefix = this.#prefix + 'x/';
+      for (const [key, record] of await this.storage.list<IndexRecord>({ prefix, end: prefix + pad(last + 1) })) {
+        if (record.last <= last) ops.push({ type: 'delete', key });
       }
       for (let i = 0; i < ops.length; i += MAX_BATCH) await this.storage.batch(ops.slice(i, i + MAX_BATCH));
-      if (ops.length < page.length * 2 || page.length < PAGE) return;
+      if (dropped < page.length || page.length < PAGE) return;
     }
   }
 
@@ -255,9 +279,6 @@ export class EventLog {
     return this.#prefix + 'e/' + pad(sequence);
   }
 
-  private correlationPrefix(correlationId: string): string {
-    return this.#prefix + 'c/' + encodeURIComponent(correlationId) + '/';
-  }
 }
 
 function pad(sequence: number): string {

@@ -6,6 +6,7 @@
 export {
   assertKey,
   assertValue,
+  bytesOver,
   jsonBytes,
   listRange,
   prefixEnd,

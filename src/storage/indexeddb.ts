@@ -87,7 +87,7 @@ class IndexedDbStorage implements Storage {
     // Validate everything first, so a bad op fails before a transaction exists.
     for (const op of ops) {
       assertKey(op.key);
-      if (op.type === 'put') assertValue(op.value, this.maxValueBytes, op.key);
+      if (op.type === 'put') assertValue(op.value, op.sized ? Infinity : this.maxValueBytes, op.key);
     }
     // One readwrite transaction reads the checks and writes the ops: IndexedDB serialises readwrite
     // transactions on a store, so no other writer can slip in between the check and the write.
