@@ -88,7 +88,7 @@ export class EventLog {
   ) {
     if (!NAME_SHAPE.test(name)) throw new HappenError('validation', 'INVALID_CONFIG', `A log name must be 1-200 characters without whitespace or "/" (got ${JSON.stringify(name)})`);
     this.#prefix = `log/${name}/`;
-    this.#maxEventBytes = Math.min(options.maxEventBytes ?? 60 * 1024, storage.maxValueBytes - 64);
+    this.#maxEventBytes = Math.min(options.maxEventBytes ?? 60 * 1024, storage.maxValueBytes);
   }
 
   /** Appends an event; resolves to its sequence number once it is durable. */
@@ -112,8 +112,8 @@ export class EventLog {
 
   /** The sequence of the oldest event still held (0 for an empty log). */
   async first(): Promise<number> {
-    const [oldest] = await this.storage.list<{ sequence: number }>({ prefix: this.#prefix + 'e/', limit: 1 });
-    return oldest ? oldest[1].sequence : 0;
+    const [oldest] = await this.storage.list({ prefix: this.#prefix + 'e/', limit: 1 });
+    return oldest ? sequenceOf(oldest[0]) : 0;
   }
 
   /** Events matching a query, in sequence order. */
@@ -155,10 +155,10 @@ export class EventLog {
     let start = this.entryKey(Math.max(1, query.from ?? 1));
     const end = query.to === undefined ? undefined : this.entryKey(query.to + 1);
     for (;;) {
-      const page = await this.storage.list<LoggedEvent>({ prefix: this.#prefix + 'e/', start, end, limit: PAGE });
-      if (page.length > 0) yield page.map(([, entry]) => entry);
+      const page = await this.storage.list<HappenEvent>({ prefix: this.#prefix + 'e/', start, end, limit: PAGE });
+      if (page.length > 0) yield page.map(([key, event]) => ({ sequence: sequenceOf(key), event }));
       if (page.length < PAGE) return;
-      start = this.entryKey(page[page.length - 1]![1].sequence + 1);
+      start = this.entryKey(sequenceOf(page[page.length - 1]![0]) + 1);
     }
   }
 
@@ -171,8 +171,9 @@ export class EventLog {
     for (;;) {
       const page = await this.storage.list<IndexRecord>({ prefix, start, end: prefix + pad(to + 1 > MAX_SEQUENCE ? MAX_SEQUENCE : to + 1), limit: PAGE });
       const wanted = page.flatMap(([, record]) => (record.last < from ? [] : record.correlations.find(([id]) => id === query.correlationId)?.[1] ?? [])).filter((s) => s >= from && s <= to);
-      const entries = await Promise.all(wanted.map((s) => this.storage.get<LoggedEvent>(this.entryKey(s))));
-      yield entries.filter((e): e is LoggedEvent => e !== undefined); // pruned meanwhile: skipped
+      const events = await Promise.all(wanted.map((s) => this.storage.get<HappenEvent>(this.entryKey(s))));
+      const entries = wanted.map((sequence, i) => ({ sequence, event: events[i]! }));
+      yield entries.filter((e) => e.event !== undefined); // pruned meanwhile: skipped
       if (page.length < PAGE) return;
       start = page[page.length - 1]![0] + '\0';
     }
@@ -210,8 +211,8 @@ export class EventLog {
         continue;
       }
       head++;
-      // Sized: append() measured the event, and the limit leaves room for the sequence around it.
-      ops.push({ type: 'put', key: this.entryKey(head), value: { sequence: head, event: p.event }, sized: true });
+      // The event as it is (its sequence is in the key); sized: append() measured it already.
+      ops.push({ type: 'put', key: this.entryKey(head), value: p.event, sized: true });
       const correlationId = p.event.context.causal.correlationId;
       const sequences = correlations.get(correlationId);
       if (sequences === undefined) correlations.set(correlationId, [head]);
@@ -254,15 +255,15 @@ export class EventLog {
     const byCount = maxEvents === undefined ? 1 : (this.#head ?? 0) - maxEvents + 1;
     const cutoff = maxAgeMs === undefined ? -Infinity : (this.options.now ?? Date.now)() - maxAgeMs;
     for (;;) {
-      const page = await this.storage.list<LoggedEvent>({ prefix: this.#prefix + 'e/', limit: PAGE });
+      const page = await this.storage.list<HappenEvent>({ prefix: this.#prefix + 'e/', limit: PAGE });
       const ops: BatchOp[] = [];
       let last = 0;
-      for (const [key, e] of page) {
-        const causal = e.event.context.causal;
+      for (const [key, event] of page) {
+        const sequence = sequenceOf(key);
         // The log is in append order: the first event worth keeping ends the pass.
-        if (e.sequence >= protect || (e.sequence >= byCount && causal.timestamp >= cutoff)) break;
+        if (sequence >= protect || (sequence >= byCount && event.context.causal.timestamp >= cutoff)) break;
         ops.push({ type: 'delete', key });
-        last = e.sequence;
+        last = sequence;
       }
       const dropped = ops.length;
       // Index records that only name dropped events go too (readers skip the others' missing entries).
@@ -283,6 +284,11 @@ export class EventLog {
 
 function pad(sequence: number): string {
   return String(sequence).padStart(SEQUENCE_DIGITS, '0');
+}
+
+// The sequence an entry key ends with.
+function sequenceOf(key: string): number {
+  return Number(key.slice(-SEQUENCE_DIGITS));
 }
 
 function conflict(log: string, expected: number, head: number | undefined): HappenError {
