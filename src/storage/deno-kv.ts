@@ -1,3 +1,4 @@
+/** `happen/storage/deno-kv`: the {@link Storage} adapter over Deno KV (run Deno with `--unstable-kv`). */
 import { HappenError } from '../core/errors.ts';
 import type { NodeBinding, NodeStoreConfig } from '../core/extension.ts';
 import type { HappenNode } from '../core/node.ts';

@@ -1,7 +1,8 @@
+/** `happen/storage/durable-object`: the {@link Storage} adapter over a Durable Object's `ctx.storage`. */
+import { HappenError } from '../core/errors.ts';
 import type { NodeBinding, NodeStoreConfig } from '../core/extension.ts';
 import type { HappenNode } from '../core/node.ts';
 import { bindNodeToStorage } from './node-binding.ts';
-import { HappenError } from '../core/errors.ts';
 import { assertKey, assertValue, listRange, prefixEnd, sameValue, storageError, type BatchCheck, type BatchOp, type ListOptions, type Storage } from './storage.ts';
 
 /** The list options of Durable Object storage this adapter passes (`start` inclusive, `end` exclusive). */

@@ -1,3 +1,4 @@
+/** `happen/storage/memory`: the in-memory {@link Storage} adapter (every runtime). */
 import type { NodeBinding, NodeStoreConfig } from '../core/extension.ts';
 import type { HappenNode } from '../core/node.ts';
 import { bindNodeToStorage } from './node-binding.ts';

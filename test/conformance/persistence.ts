@@ -7,17 +7,11 @@ import { createHappen, ERROR_EVENT, type HappenEvent } from '../../src/index.ts'
 import { createEventSourcedNode, EventLog, memoryStorage, nodeLog, nodeMemory, replay, sharedMemory, type Storage } from '../../src/storage/index.ts';
 import { deepEqual, equal, isHappenError, ok, rejects } from './assert.ts';
 import { describe, test } from './harness.ts';
+import { withStorageFrom } from './storage-adapter.ts';
 
 /** Registers the persistence suite for one adapter under `persistence (name)`. */
 export function persistenceSuite(name: string, open: () => Promise<Storage>): void {
-  const withStorage = (fn: (s: Storage) => Promise<void>) => async () => {
-    const storage = await open();
-    try {
-      await fn(storage);
-    } finally {
-      await storage.close();
-    }
-  };
+  const withStorage = withStorageFrom(open);
 
   describe(`persistence (${name})`, () => {
     test('a node with storage gets its state back in a new system', withStorage(async (storage) => {

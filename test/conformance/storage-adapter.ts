@@ -7,9 +7,9 @@ import type { Storage } from '../../src/storage/index.ts';
 import { deepEqual, equal, isHappenError, ok, rejects } from './assert.ts';
 import { describe, test } from './harness.ts';
 
-/** Registers the adapter suite for one adapter under `storage adapter (name)`. */
-export function adapterSuite(name: string, open: () => Promise<Storage>): void {
-  const withStorage = (fn: (s: Storage) => Promise<void>) => async () => {
+/** A test body that gets a fresh storage from `open` and closes it afterwards, pass or fail. */
+export function withStorageFrom(open: () => Promise<Storage>) {
+  return (fn: (s: Storage) => Promise<void>) => async () => {
     const storage = await open();
     try {
       await fn(storage);
@@ -17,6 +17,11 @@ export function adapterSuite(name: string, open: () => Promise<Storage>): void {
       await storage.close();
     }
   };
+}
+
+/** Registers the adapter suite for one adapter under `storage adapter (name)`. */
+export function adapterSuite(name: string, open: () => Promise<Storage>): void {
+  const withStorage = withStorageFrom(open);
 
   describe(`storage adapter (${name})`, () => {
     test('get of a missing key is undefined; put then get round-trips the value', withStorage(async (s) => {
