@@ -10,6 +10,10 @@ const entries = {
   'happen/platform': 'src/platform/index.ts',
   'happen/security': 'src/security/index.ts',
   'happen/security/indexeddb': 'src/security/keystore-indexeddb.ts',
+  'happen/storage': 'src/storage/index.ts',
+  'happen/storage/indexeddb': 'src/storage/indexeddb.ts',
+  'happen/storage/durable-object': 'src/storage/durable-object.ts',
+  'happen/storage/deno-kv': 'src/storage/deno-kv.ts',
 };
 
 const sizes = {};
