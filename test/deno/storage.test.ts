@@ -20,34 +20,35 @@ async function child(mode: string, path: string, unstableKv = true): Promise<Rec
   return JSON.parse(text.split('\n').at(-1)!);
 }
 
-async function freshDir(): Promise<string> {
+/** Runs `fn` with a fresh scratch directory, removed afterwards whatever happens. */
+async function inScratchDir(fn: (dir: string) => Promise<void>): Promise<void> {
   await Deno.mkdir(SCRATCH, { recursive: true });
-  return Deno.makeTempDir({ dir: SCRATCH });
+  const dir = await Deno.makeTempDir({ dir: SCRATCH });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 Deno.test({
   name: 'deno-kv › values written by one process are read back by the next (a restart)',
   ...SANITIZE,
-  async fn() {
-    const dir = await freshDir();
-    try {
+  fn: () =>
+    inScratchDir(async (dir) => {
       const path = `${dir}/happen.kv`;
       assert.deepEqual(await child('write', path), { wrote: true });
       const read = await child('read', path);
       assert.deepEqual(read.config, { name: 'happen', tags: ['a', 'b'], at: 1.5 });
       assert.deepEqual(read.log, Array.from({ length: 5 }, (_, i) => [`log/${i}`, `event ${i}`]));
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "deno-kv › node state, a node's event log and an event-sourced node survive a process restart",
   ...SANITIZE,
-  async fn() {
-    const dir = await freshDir();
-    try {
+  fn: () =>
+    inScratchDir(async (dir) => {
       const path = `${dir}/nodes.kv`;
       assert.deepEqual(await child('node-write', path), { orders: 3, stock: 105 });
       const read = await child('node-read', path);
@@ -56,26 +57,19 @@ Deno.test({
       assert.equal(read.stock, 105);
       assert.equal(read.sequence, 3);
       assert.deepEqual(read.history, [95, 85]);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: 'deno-kv › without --unstable-kv openDenoKvStorage rejects with STORAGE_UNAVAILABLE',
   ...SANITIZE,
-  async fn() {
-    const dir = await freshDir();
-    try {
+  fn: () =>
+    inScratchDir(async (dir) => {
       const result = await child('open', `${dir}/happen.kv`, false);
       assert.equal(result.name, 'HappenError');
       assert.equal(result.code, 'STORAGE_UNAVAILABLE');
       assert.match(String(result.message), /--unstable-kv/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
