@@ -1,0 +1,115 @@
+import { Packr } from 'msgpackr';
+import { HappenError } from '../core/errors.ts';
+import { parseEvent } from '../core/event-shape.ts';
+import { NODE_ID } from '../core/event-shape.ts';
+import { FRAME_KINDS, PROTOCOL_VERSION, type Frame } from './frames.ts';
+import type { FrameData } from './transport.ts';
+
+/** The two encodings: msgpack (compact, the default) and JSON (readable; for debugging and plain HTTP clients). */
+export type FrameFormat = 'msgpack' | 'json';
+
+/** Limits a decoder enforces before it trusts a frame. */
+export interface DecodeOptions {
+  /** Largest frame accepted, in bytes (default 1 MiB). */
+  maxBytes?: number;
+}
+
+/** The default largest frame, in bytes. */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+
+// Plain maps only (no msgpackr records or structure sharing): any msgpack peer can read the frames,
+// and a frame never depends on state from an earlier one, so a dropped frame breaks nothing after it.
+const packr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true });
+const textEncoder = new TextEncoder();
+
+/** Encodes a frame; an event that cannot be encoded is a `validation` error naming why. */
+export function encodeFrame(frame: Frame, format: FrameFormat = 'msgpack'): FrameData {
+  try {
+    if (format === 'json') return JSON.stringify(frame);
+    // msgpackr returns a Buffer in Node and Deno: hand out a plain view so every runtime sees one type.
+    const bytes = packr.pack(frame);
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  } catch (cause) {
+    throw new HappenError('validation', 'UNENCODABLE_FRAME', `A ${frame.t} frame cannot be encoded as ${format}: ${(cause as Error)?.message ?? cause}`, undefined, { cause });
+  }
+}
+
+/** The size of an encoded frame in bytes. */
+export function frameBytes(data: FrameData): number {
+  return typeof data === 'string' ? textEncoder.encode(data).byteLength : data.byteLength;
+}
+
+/**
+ * Decodes and checks one frame: text is JSON, bytes are msgpack. Anything else — oversized, truncated,
+ * not a frame, an unknown version or kind, a malformed event — is a `validation` HappenError
+ * (FRAME_TOO_LARGE, MALFORMED_FRAME, UNSUPPORTED_VERSION, MALFORMED_EVENT). It never throws anything else.
+ */
+export function decodeFrame(data: unknown, options: DecodeOptions = {}): Frame {
+  const max = options.maxBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  let raw: unknown;
+  if (typeof data === 'string') {
+    // A UTF-16 length over the limit is over it in UTF-8 too; only near the limit is the exact size worth computing.
+    if (data.length > max || (data.length * 3 > max && frameBytes(data) > max)) throw tooLarge(data.length, max);
+    try {
+      raw = JSON.parse(data);
+    } catch {
+      throw malformed('is not valid JSON');
+    }
+  } else if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
+    const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+    if (bytes.byteLength > max) throw tooLarge(bytes.byteLength, max);
+    if (bytes.byteLength === 0) throw malformed('is empty');
+    try {
+      raw = packr.unpack(bytes);
+    } catch {
+      throw malformed('is not valid msgpack (truncated or corrupt)');
+    }
+  } else {
+    throw malformed(`has an unsupported type (${data === null ? 'null' : typeof data})`);
+  }
+  return checkFrame(raw);
+}
+
+/** Checks that a decoded value is a well-formed frame of this protocol version. */
+export function checkFrame(raw: unknown): Frame {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed('is not an object');
+  const frame = raw as Record<string, unknown>;
+  if (frame.v !== PROTOCOL_VERSION) {
+    throw new HappenError('validation', 'UNSUPPORTED_VERSION', `Frame version ${JSON.stringify(frame.v)} is not supported (this peer speaks ${PROTOCOL_VERSION})`, { version: frame.v });
+  }
+  if (typeof frame.t !== 'string' || !FRAME_KINDS.has(frame.t)) throw malformed(`has an unknown kind ${JSON.stringify(frame.t)}`);
+  switch (frame.t) {
+    case 'presence':
+      if (!isId(frame.system)) throw malformed('presence.system is missing or malformed');
+      if (!Array.isArray(frame.nodes) || !frame.nodes.every(isId)) throw malformed('presence.nodes must be node ids');
+      if (typeof frame.interval !== 'number' || !(frame.interval > 0)) throw malformed('presence.interval must be a positive number');
+      break;
+    case 'bye':
+      if (!isId(frame.system)) throw malformed('bye.system is missing or malformed');
+      break;
+    case 'event':
+      if (!isId(frame.from)) throw malformed('event.from is missing or malformed');
+      parseEvent(frame.event); // throws MALFORMED_EVENT naming the field
+      break;
+    case 'error': {
+      const error = frame.error as Record<string, unknown> | null;
+      if (typeof error !== 'object' || error === null || typeof error.code !== 'string' || typeof error.message !== 'string') {
+        throw malformed('error.error must be a serialized HappenError');
+      }
+      break;
+    }
+  }
+  return raw as Frame;
+}
+
+function isId(value: unknown): value is string {
+  return typeof value === 'string' && NODE_ID.test(value);
+}
+
+function malformed(why: string): HappenError {
+  return new HappenError('validation', 'MALFORMED_FRAME', `Malformed frame: it ${why}`);
+}
+
+function tooLarge(bytes: number, max: number): HappenError {
+  return new HappenError('validation', 'FRAME_TOO_LARGE', `Frame of ${bytes} bytes exceeds the ${max}-byte limit`, { bytes, max });
+}

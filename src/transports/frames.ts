@@ -1,0 +1,63 @@
+import type { SerializedError } from '../core/errors.ts';
+import type { HappenEvent } from '../core/event.ts';
+
+/*
+ * The Happen wire protocol. Peers are *systems* (one `createHappen`), each hosting nodes.
+ * - On a link opening, a system sends `presence` (its node ids) and repeats it every `interval` ms as its
+ *   heartbeat; it sends `presence` again whenever its nodes change, and `bye` when it closes.
+ * - An event travels as an `event` frame exactly as emitted (context, causal links, signature untouched).
+ *   A broadcast has no `context.target`; a send has one. The reply to a send is itself an event
+ *   (`happen.reply`, causationId = the request's id, target = the requesting node), as is every error
+ *   (`happen.error`), so both route like any other send.
+ * - A hub relays: `presence`/`bye` to every other peer (and, to a peer that joins, the latest presence
+ *   of every other peer); a broadcast to every other peer; a send only to the peer hosting its target.
+ *   A send to a node nobody hosts is answered by the hub with a `happen.error` and a failed
+ *   `happen.reply` (NO_SUCH_NODE) addressed to the sender. A frame the hub cannot accept (malformed,
+ *   too large, unknown version) is answered with an `error` frame; the connection stays open.
+ * - On a bus every peer hears every frame and drops events addressed to nodes it does not host.
+ */
+
+/** The wire protocol version every frame carries as `v`; a peer refuses other versions with a typed error. */
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * A system tells the mesh which nodes it hosts. Sent when a link opens, whenever its nodes change, and
+ * every `interval` ms as the heartbeat; peers forget it after `3 × interval` without one.
+ */
+export interface PresenceFrame {
+  v: 1;
+  t: 'presence';
+  system: string;
+  nodes: string[];
+  /** The sender's heartbeat interval in ms. */
+  interval: number;
+}
+
+/** A system leaves the mesh on purpose (closing), so peers forget it at once. */
+export interface ByeFrame {
+  v: 1;
+  t: 'bye';
+  system: string;
+}
+
+/** One event crossing the mesh, with its causal context and signature exactly as emitted. */
+export interface EventFrame {
+  v: 1;
+  t: 'event';
+  /** The system that put the event on this link (a relay keeps the original). */
+  from: string;
+  event: HappenEvent;
+}
+
+/** A peer (usually the hub) says why it refused a frame that carried no event to answer. */
+export interface ErrorFrame {
+  v: 1;
+  t: 'error';
+  error: SerializedError;
+}
+
+/** Every frame of the Happen wire protocol. */
+export type Frame = PresenceFrame | ByeFrame | EventFrame | ErrorFrame;
+
+/** The frame kinds, for checks. */
+export const FRAME_KINDS: ReadonlySet<string> = new Set(['presence', 'bye', 'event', 'error']);

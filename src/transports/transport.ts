@@ -1,0 +1,55 @@
+import type { HappenError } from '../core/errors.ts';
+
+/** One encoded frame as it crosses a transport: msgpack bytes, or JSON text. */
+export type FrameData = Uint8Array | string;
+
+/** What a transport reports about its link. */
+export type TransportStatus = 'connecting' | 'open' | 'closed';
+
+/**
+ * How far a transport reaches:
+ * - `bus`: every frame sent reaches every other peer on it (BroadcastChannel, a NATS subject, the memory bus);
+ *   receivers drop events addressed to nodes they do not host.
+ * - `hub`: the other side is a hub that knows every peer's nodes and routes each frame (WebSocket, HTTP).
+ *   A send to a node this system has not heard of still goes to the hub, which answers `NO_SUCH_NODE`.
+ */
+export type TransportReach = 'bus' | 'hub';
+
+/** Where a frame is going, so a transport that can address peers (a NATS subject per node) may do so. */
+export interface FrameRoute {
+  /** The node an event frame is addressed to; absent for broadcasts and presence. */
+  node?: string;
+  /** The system (peer) that hosts that node, when known. */
+  system?: string;
+}
+
+/** The mesh's side of one transport: where received frames, status changes and failures go. */
+export interface TransportLink {
+  /** A frame arrived from a peer. The mesh decodes it; a bad frame is the mesh's problem, never the transport's. */
+  receive(data: FrameData): void;
+  /** The link opened (the mesh announces itself) or closed (its peers are forgotten after their heartbeats lapse). */
+  status(status: TransportStatus): void;
+  /** Reports a failure that belongs to no frame (an auth refusal, a lost connection), as an error event. */
+  error(error: HappenError): void;
+}
+
+/**
+ * Moves encoded frames between this system and the rest of the mesh. Every transport in
+ * `happen/transports/*` is one; the mesh (`happen/mesh`) does the encoding, routing and discovery.
+ */
+export interface Transport {
+  /** A short name for logs and metrics, e.g. `websocket` or `broadcast-channel`. */
+  readonly name: string;
+  readonly reach: TransportReach;
+  /** The codec the peers on this transport speak (default `msgpack`; `json` for debugging and plain HTTP clients). */
+  readonly format?: 'msgpack' | 'json';
+  /** Starts the link; called once by the mesh. Frames arrive through `link.receive`. */
+  open(link: TransportLink): void | Promise<void>;
+  /**
+   * Sends one frame. Never throws: a transport that is offline buffers (WebSocket, HTTP) or drops
+   * (a bus with no listeners) the frame, and reports lasting failures through `link.error`.
+   */
+  send(data: FrameData, route?: FrameRoute): void;
+  /** Stops the link and releases its resources; no frame is received afterwards. */
+  close(): void | Promise<void>;
+}
