@@ -13,6 +13,23 @@ export interface Capabilities {
 }
 
 const scope = globalThis as Record<string, any>;
+
+/** Whether `BroadcastChannel` exists here (browsers, Deno and Node have it; workerd does not). */
+export function hasBroadcastChannel(): boolean {
+  return typeof scope.BroadcastChannel === 'function';
+}
+
+/** The Web Locks manager when the runtime has one (browser pages and workers; not Deno, Node or workerd). */
+export function webLocks(): LockManager | undefined {
+  const locks = scope.navigator?.locks as LockManager | undefined;
+  return typeof locks?.request === 'function' ? locks : undefined;
+}
+
+/** Whether the Web Locks API is available (see {@link webLocks}). */
+export function hasWebLocks(): boolean {
+  return webLocks() !== undefined;
+}
+
 let ed25519Probe: Promise<boolean> | undefined;
 
 /** Whether Web Crypto supports Ed25519 here; probed once by generating a throwaway key. */
@@ -35,9 +52,9 @@ export function hasWebCryptoEd25519(): Promise<boolean> {
 export async function capabilities(hints?: RuntimeHints): Promise<Capabilities> {
   return {
     runtime: detectRuntime(hints),
-    broadcastChannel: typeof scope.BroadcastChannel === 'function',
+    broadcastChannel: hasBroadcastChannel(),
     indexedDB: typeof scope.indexedDB === 'object' && scope.indexedDB !== null,
-    webLocks: typeof scope.navigator?.locks?.request === 'function',
+    webLocks: hasWebLocks(),
     webSocket: typeof scope.WebSocket === 'function',
     fetch: typeof scope.fetch === 'function',
     webCryptoEd25519: await hasWebCryptoEd25519(),

@@ -10,6 +10,7 @@ import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { browserOnlyTests } from './browser-only.mjs';
+import { busTests } from './bus-tests.mjs';
 import { startServer } from './serve.mjs';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -122,10 +123,13 @@ async function runContext(browser, origin, { runtime, expected, run }, filter) {
   }
 }
 
-/** Runs each browser-only test in its own browser context; a throw is its failure. */
+/**
+ * Runs each browser-only test in its own browser context; a throw is its failure, and a string it
+ * returns is a note (a measurement) kept with its result.
+ */
 async function runBrowserOnly(browser, origin, filter) {
   const runtime = 'chromium:page';
-  const selected = browserOnlyTests.filter((t) => !filter || t.name.includes(filter));
+  const selected = [...browserOnlyTests, ...busTests].filter((t) => !filter || t.name.includes(filter));
   return Promise.all(
     selected.map(async (t) => {
       const context = await browser.newContext();
@@ -133,8 +137,8 @@ async function runBrowserOnly(browser, origin, filter) {
       try {
         const page = await context.newPage();
         page.on('pageerror', (error) => console.log(`[${runtime}] pageerror: ${oneLine(error.stack || error.message)}`));
-        await withTimeout(t.run(page, origin), CONTEXT_TIMEOUT_MS, t.name);
-        return { runtime, name: t.name, ok: true, ms: Date.now() - started };
+        const note = await withTimeout(t.run(page, origin), CONTEXT_TIMEOUT_MS, t.name);
+        return { runtime, name: t.name, ok: true, ms: Date.now() - started, ...(typeof note === 'string' ? { note } : {}) };
       } catch (error) {
         return { runtime, name: t.name, ok: false, ms: Date.now() - started, error: oneLine(error?.message ?? error) };
       } finally {
@@ -178,7 +182,7 @@ async function main() {
   }
 
   for (const r of results) {
-    console.log(r.ok ? `PASS [${r.runtime}] ${r.name}` : `FAIL [${r.runtime}] ${r.name}: ${oneLine(r.error)}`);
+    console.log(r.ok ? `PASS [${r.runtime}] ${r.name}${r.note ? ` (${r.note})` : ''}` : `FAIL [${r.runtime}] ${r.name}: ${oneLine(r.error)}`);
   }
   const passed = results.filter((r) => r.ok).length;
   const failed = results.length - passed;

@@ -34,14 +34,20 @@ const SCENARIOS_HTML = `<!doctype html><meta charset="utf-8"><title>happen brows
 <script type="module">
 import('/scenarios.js').catch((e) => { window.scenariosLoadError = String(e && e.stack || e); });
 </script>`;
+const BUS_HTML = `<!doctype html><meta charset="utf-8"><title>happen bus</title>
+<script type="module">
+import('/bus.js').catch((e) => { window.busLoadError = String(e && e.stack || e); });
+</script>`;
 const BLANK_HTML = '<!doctype html><meta charset="utf-8"><title>happen worker host</title>';
 
 /** Bundles, then serves; resolves to `{ origin, close() }`. Throws if bundling fails. */
 export async function startServer() {
-  const [pageJs, workerJs, scenariosJs] = await Promise.all([
+  const [pageJs, workerJs, scenariosJs, busJs, busWorkerJs] = await Promise.all([
     bundle('./page-entry.ts', 'esm'),
     bundle('./worker-entry.ts', 'iife'),
     bundle('./scenarios.ts', 'esm'),
+    bundle('./bus-entry.ts', 'esm'),
+    bundle('./bus-worker.ts', 'iife'),
   ]);
   const files = {
     '/page.html': ['text/html', PAGE_HTML],
@@ -53,6 +59,10 @@ export async function startServer() {
     // Any origin may load it: the sandboxed page's import() of it is a CORS request from origin `null`.
     '/scenarios.js': ['text/javascript', scenariosJs, { 'access-control-allow-origin': '*' }],
     // The scenarios in an opaque origin (what a sandboxed iframe gets): Chromium refuses it IndexedDB.
+    // The BroadcastChannel transport's probe (one per tab) and a worker on the same bus.
+    '/bus.html': ['text/html', BUS_HTML],
+    '/bus.js': ['text/javascript', busJs],
+    '/bus-worker.js': ['text/javascript', busWorkerJs],
     '/sandboxed.html': ['text/html', SCENARIOS_HTML, { 'content-security-policy': 'sandbox allow-scripts' }],
   };
   const server = createServer((req, res) => {
