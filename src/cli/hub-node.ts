@@ -1,0 +1,45 @@
+/**
+ * The hub on Node (local development): the shared hono app on @hono/node-server, WebSockets through
+ * @hono/node-ws. Node-only packages are allowed here and nowhere else in src/.
+ */
+import { serve } from '@hono/node-server';
+import { createNodeWebSocket } from '@hono/node-ws';
+import type { AddressInfo } from 'node:net';
+import { Hono } from 'hono';
+import { createHubApp } from '../hub/app.ts';
+import { createRelays } from '../hub/relays.ts';
+import { closeAllPeers, startSweeping, type HubServer, type ServeHubOptions } from '../hub/server.ts';
+
+export type { HubServer, ServeHubOptions } from '../hub/server.ts';
+
+/** Serves the hub on Node; resolves once it is listening. */
+export async function serveHub(options: ServeHubOptions = {}): Promise<HubServer> {
+  const hostname = options.hostname ?? '127.0.0.1';
+  const relays = createRelays({ requireClaims: options.secret !== undefined, ...(options.id ? { id: options.id } : {}) });
+  // node-ws needs the app that routes upgrades before the hub app exists: route through a shell.
+  const shell = new Hono();
+  const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app: shell });
+  const hub = createHubApp({ relays, upgradeWebSocket, ...(options.secret !== undefined ? { secret: options.secret } : {}), ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}) });
+  shell.route('/', hub);
+  const stopSweeping = startSweeping(relays, options.sweepMs);
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: shell.fetch, port: options.port ?? 8787, hostname }, () => resolve(s));
+    s.once('error', reject);
+  });
+  injectWebSocket(server);
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${hostname}:${port}`,
+    port,
+    relays,
+    close: async () => {
+      stopSweeping();
+      closeAllPeers(relays);
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.(); // SSE streams never end on their own
+      });
+    },
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * `happen/transports/websocket`: a hub client on partysocket's ReconnectingWebSocket. It reconnects
+ * with backoff, buffers frames while disconnected and flushes them in order once the link is open
+ * again — after `link.status('open')`, so the mesh's fresh presence reaches the hub before them.
+ */
+import ReconnectingWebSocket from 'partysocket/ws';
+import { HappenError } from '../core/errors.ts';
+import type { FrameFormat } from './codec.ts';
+import type { FrameData, Transport, TransportLink } from './transport.ts';
+
+/** Options for {@link websocket}. */
+export interface WebSocketTransportOptions {
+  /** An admission token, or a function returning a fresh one for each (re)connect. */
+  token?: string | (() => string | Promise<string>);
+  /** The codec to speak (default msgpack). */
+  format?: FrameFormat;
+  /** A WebSocket constructor where there is no global one (Node 20: the `ws` package's). */
+  WebSocket?: unknown;
+  /** Backoff bounds in ms (defaults 250 ms and 10 s). */
+  minReconnectDelay?: number;
+  maxReconnectDelay?: number;
+  /** Frames kept while disconnected (default 10,000); past it the oldest are dropped and reported once. */
+  maxBuffered?: number;
+}
+
+// The hub's close code for a refusal (bad token, wrong subject): retrying cannot help.
+const CLOSE_REFUSED = 4001;
+
+/** The WebSocket URL for a hub: `ws(s)://...` as given, or a mesh URL `http(s)://host/mesh/<name>` turned into its `/ws` door. */
+export function websocketUrl(url: string): URL {
+  const u = new URL(url);
+  if (u.protocol === 'http:' || u.protocol === 'https:') {
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    if (!u.pathname.endsWith('/ws')) u.pathname = `${u.pathname.replace(/\/$/, '')}/ws`;
+  }
+  return u;
+}
+
+/** A transport to a Happen hub over one reconnecting WebSocket. */
+export function websocket(url: string, options: WebSocketTransportOptions = {}): Transport {
+  const format = options.format ?? 'msgpack';
+  const maxBuffered = options.maxBuffered ?? 10_000;
+  const buffer: FrameData[] = [];
+  let socket: ReconnectingWebSocket | undefined;
+  let link: TransportLink | undefined;
+  let isOpen = false;
+  let closed = false;
+  let overflowReported = false;
+
+  async function nextUrl(): Promise<string> {
+    const u = websocketUrl(url);
+    const token = typeof options.token === 'function' ? await options.token() : options.token;
+    if (token) u.searchParams.set('token', token);
+    if (format === 'json') u.searchParams.set('format', 'json');
+    return u.toString();
+  }
+
+  function flush(): void {
+    while (buffer.length > 0 && isOpen && socket?.readyState === 1) {
+      try {
+        socket.send(buffer[0] as string);
+      } catch {
+        return; // the socket died under us; the rest waits for the next open
+      }
+      buffer.shift();
+    }
+  }
+
+  function received(data: unknown): void {
+    if (typeof data === 'string') link?.receive(data);
+    else if (data instanceof ArrayBuffer) link?.receive(new Uint8Array(data));
+    else if (ArrayBuffer.isView(data)) link?.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  return {
+    name: 'websocket',
+    reach: 'hub',
+    format,
+    open(l) {
+      if (closed || socket) return;
+      link = l;
+      link.status('connecting');
+      socket = new ReconnectingWebSocket(nextUrl, undefined, {
+        WebSocket: options.WebSocket,
+        minReconnectionDelay: options.minReconnectDelay ?? 250,
+        maxReconnectionDelay: options.maxReconnectDelay ?? 10_000,
+        reconnectionDelayGrowFactor: 1.5,
+        connectionTimeout: 4000,
+        shouldReconnectOnClose: (event: { code: number }) => event.code !== CLOSE_REFUSED,
+      });
+      socket.binaryType = 'arraybuffer';
+      socket.addEventListener('open', () => {
+        isOpen = true;
+        link?.status('open');
+        flush();
+      });
+      socket.addEventListener('message', (event: MessageEvent) => received(event.data));
+      socket.addEventListener('close', (event: { code: number; reason: string }) => {
+        if (isOpen) {
+          isOpen = false;
+          if (!closed) link?.status('closed');
+        }
+        if (event.code === CLOSE_REFUSED && !closed) {
+          closed = true;
+          socket?.close();
+          link?.error(new HappenError('security', 'HUB_REFUSED', `The hub refused this peer: ${event.reason || 'no reason given'}`, { url }));
+          link?.status('closed');
+        }
+      });
+    },
+    send(data) {
+      if (closed) return;
+      if (isOpen && socket?.readyState === 1 && buffer.length === 0) {
+        try {
+          socket.send(data as string);
+          return;
+        } catch {
+          // Fall through: keep it for the next open.
+        }
+      }
+      buffer.push(data);
+      if (buffer.length > maxBuffered) {
+        buffer.shift();
+        if (!overflowReported) {
+          overflowReported = true;
+          link?.error(new HappenError('network', 'BUFFER_OVERFLOW', `More than ${maxBuffered} frames waited for the hub; the oldest are being dropped`, { url }));
+        }
+      }
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      buffer.length = 0;
+      isOpen = false;
+      socket?.close(1000, 'closing');
+      link?.status('closed');
+    },
+  };
+}
