@@ -4,7 +4,7 @@
 import { build } from 'esbuild';
 import { gzipSync } from 'node:zlib';
 
-const CORE_BUDGET = 8 * 1024;
+const CORE_BUDGET = 9 * 1024; // 8 KB until core learned to route events to other systems (the mesh hook)
 const entries = {
   happen: 'src/index.ts',
   'happen/platform': 'src/platform/index.ts',

@@ -21,6 +21,26 @@ export interface HappenExtension {
   outgoing?(event: HappenEvent, node: HappenNode): void | Promise<void>;
   /** Admits an event entering from outside through `happen.ingest`; throw or reject a `HappenError` to refuse it. */
   incoming?(event: HappenEvent): void | Promise<void>;
+  /** Called once for each node as it is removed (`node.destroy()`). */
+  nodeRemoved?(node: HappenNode): void;
+  /** Carries events to nodes of other systems; at most one extension of a system is its router (the mesh). */
+  router?: EventRouter;
+}
+
+/**
+ * What core asks of the mesh. Core calls it only for events that began in this system (never for an
+ * ingested one, so a relay loop cannot start here), after signing and committing.
+ */
+export interface EventRouter {
+  /**
+   * A send, reply or error event addressed to a node this system does not host. Returns true when it
+   * was sent on; false when no known system hosts the target (core then answers `NO_SUCH_NODE`).
+   */
+  sendRemote(event: HappenEvent): boolean;
+  /** A broadcast, after its local delivery, for every other system of the mesh. */
+  broadcastRemote(event: HappenEvent): void;
+  /** Ids of the nodes other systems host, as `happen.nodes()` lists them. */
+  remoteNodes(): string[];
 }
 
 /** Per-emit options a node's store reads (e.g. an event-sourced node's optimistic concurrency). */

@@ -22,6 +22,10 @@ export class SendHandle<T = any> implements SendResult<T>, Awaitable {
   #outcome: Outcome | undefined;
   #promise: Promise<T> | undefined;
   #settle: ((outcome: Outcome) => void) | undefined;
+  /** Set on a send that arrived from another system: its outcome goes back there as a reply event. */
+  replyRemotely = false;
+  /** Called once when the handle is done (settled or timed out), so a registry of pending sends can forget it. */
+  onDone: (() => void) | undefined;
 
   constructor(
     public event: HappenEvent,
@@ -51,6 +55,7 @@ export class SendHandle<T = any> implements SendResult<T>, Awaitable {
       timer = setTimeout(() => {
         this.#settle = undefined;
         this.#outcome = { ok: false, error: timedOut(this.event, timeout) };
+        this.done();
         reject(this.#outcome.error);
       }, timeout);
       if (settled) clearTimeout(timer);
@@ -64,7 +69,14 @@ export class SendHandle<T = any> implements SendResult<T>, Awaitable {
     this.#outcome = outcome;
     const settle = this.#settle;
     this.#settle = undefined;
+    this.done();
     settle?.(outcome);
+  }
+
+  private done(): void {
+    const onDone = this.onDone;
+    this.onDone = undefined;
+    onDone?.();
   }
 
   [AWAIT_RESULT](): Promise<unknown> {

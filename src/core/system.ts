@@ -1,14 +1,14 @@
 import { CausalWeb, type Trace } from './causal-web.ts';
 import type { Views } from './context.ts';
 import { HappenError } from './errors.ts';
-import { buildEvent, ERROR_EVENT, REPLY_EVENT, type EventInput, type HappenEvent } from './event.ts';
+import { assertEventType, buildEvent, ERROR_EVENT, REPLY_EVENT, type EventInput, type HappenEvent } from './event.ts';
 import { EventClock } from './clock.ts';
 import { createIdGenerator, type IdGenerator } from './ids.ts';
 import { isThenable } from './continuum.ts';
 import { NODE_ID, parseEvent } from './event-shape.ts';
-import type { EmitOptions, HappenExtension } from './extension.ts';
+import type { EmitOptions, EventRouter, HappenExtension } from './extension.ts';
 import { Failure, NodeImpl, type HappenNode, type NodeConfig } from './node.ts';
-import type { SendHandle } from './send-handle.ts';
+import { SendHandle } from './send-handle.ts';
 
 /** Configuration of a Happen system. */
 export interface HappenConfig {
@@ -33,7 +33,7 @@ export interface Happen {
   createNode<S = any>(id: string, config?: NodeConfig<S>): HappenNode<S>;
   /** The node with this id, if it exists here. */
   getNode<S = any>(id: string): HappenNode<S> | undefined;
-  /** Ids of the nodes in this system. */
+  /** Ids of the live nodes: this system's, then (with a mesh) those other systems host. */
   nodes(): string[];
   /** The causal tree of one correlation id, from the in-memory causal web. */
   trace(correlationId: string): Trace;
@@ -47,6 +47,11 @@ export interface Happen {
    * (also recorded as an error event) when refused.
    */
   ingest(raw: unknown): Promise<HappenEvent>;
+  /**
+   * Broadcasts an event from the system itself (sender = the system id) to its own nodes only, never
+   * to other systems: how extensions report what they observe (a peer leaving the mesh, a bad frame).
+   */
+  notify(input: EventInput): HappenEvent;
 }
 
 /** A node and its handlers for one event type: computed once per type, reused per broadcast. */
@@ -56,6 +61,8 @@ interface BroadcastRoute {
 }
 
 const MAX_CACHED_TYPES = 1024;
+// Sends awaiting a reply from another system; beyond this the oldest are forgotten (their `.return()` times out).
+const MAX_REMOTE_SENDS = 10_000;
 
 /**
  * The dispatcher. Emits are queued and delivered in FIFO order from one microtask drain, so emitting
@@ -85,6 +92,11 @@ export class System implements Happen {
   #outgoing: HappenExtension[];
   #incoming: HappenExtension[];
   #ingestTail: Promise<unknown> = Promise.resolve();
+  #router: EventRouter | undefined;
+  // Events that entered through ingest: never routed out again, so relays cannot loop through here.
+  #foreign = new WeakSet<HappenEvent>();
+  // Sends a router carried elsewhere, by event id, until their reply event comes back.
+  #remoteSends = new Map<string, SendHandle>();
 
   constructor(config: HappenConfig = {}) {
     this.id = config.id ?? 'happen';
@@ -94,6 +106,9 @@ export class System implements Happen {
     this.#extensions = [...(config.extensions ?? [])];
     this.#outgoing = this.#extensions.filter((e) => e.outgoing);
     this.#incoming = this.#extensions.filter((e) => e.incoming);
+    const routers = this.#extensions.filter((e) => e.router);
+    if (routers.length > 1) throw new HappenError('validation', 'INVALID_CONFIG', `A system has at most one router (got ${routers.map((e) => e.name).join(', ')})`);
+    this.#router = routers[0]?.router;
     for (const extension of this.#extensions) extension.attach?.(this);
     this.views = {
       get: (nodeId, selector) => {
@@ -121,7 +136,8 @@ export class System implements Happen {
   }
 
   nodes(): string[] {
-    return [...this.#nodes.keys()];
+    const local = [...this.#nodes.keys()];
+    return this.#router === undefined ? local : [...local, ...this.#router.remoteNodes().filter((id) => !this.#nodes.has(id))];
   }
 
   trace(correlationId: string): Trace {
@@ -142,6 +158,7 @@ export class System implements Happen {
     if (this.#nodes.get(node.id) === node) {
       this.#nodes.delete(node.id);
       this.subscriptionsChanged();
+      for (const extension of this.#extensions) extension.nodeRemoved?.(node);
     }
   }
 
@@ -238,6 +255,10 @@ export class System implements Happen {
     } catch (error) {
       return Promise.reject(error);
     }
+    this.#foreign.add(event);
+    // With a mesh, a send from another system is answered there: its outcome travels back as a reply event.
+    const handle = this.#router !== undefined && event.context.target !== undefined && event.type !== REPLY_EVENT ? new SendHandle(event, this.timeout) : undefined;
+    if (handle) handle.replyRemotely = true;
     // One admission at a time, so events are delivered in the order they arrived.
     const admitted = this.#ingestTail.then(async () => {
       for (const extension of this.#incoming) await extension.incoming!(event);
@@ -246,14 +267,44 @@ export class System implements Happen {
     return this.track(
       admitted.then(
         () => {
-          this.dispatch(event);
+          if (event.type === REPLY_EVENT) this.replyArrived(event);
+          else this.dispatch(event, handle);
           return event;
         },
         (cause) => {
-          throw this.refuse(this.id, event, cause);
+          const error = this.refuse(this.id, event, cause);
+          if (handle) this.settleSend(handle, this.id, new Failure(error));
+          throw error;
         },
       ),
     );
+  }
+
+  notify(input: EventInput): HappenEvent {
+    assertEventType(input?.type);
+    const now = this.#clock.now();
+    const event = buildEvent(this.#nextId(now), now, this.id, input, this.current, undefined);
+    this.#foreign.add(event); // local news: not routed to other systems
+    this.dispatch(event);
+    return event;
+  }
+
+  // A reply from another system settles the send it answers; it is kept in the causal web either way.
+  private replyArrived(reply: HappenEvent): void {
+    this.web.record(reply);
+    const requestId = reply.context.causal.causationId;
+    const handle = requestId === undefined ? undefined : this.#remoteSends.get(requestId);
+    if (handle === undefined) return;
+    const payload = reply.payload as { ok?: unknown; value?: unknown; error?: unknown } | null;
+    handle.settle(payload?.ok === true ? { ok: true, value: payload.value } : { ok: false, error: HappenError.from(payload?.error) });
+  }
+
+  // Remembers a send carried to another system until its reply arrives or its `.return()` times out.
+  private awaitRemote(handle: SendHandle): void {
+    const id = handle.event.id;
+    if (this.#remoteSends.size >= MAX_REMOTE_SENDS) this.#remoteSends.delete(this.#remoteSends.keys().next().value!);
+    this.#remoteSends.set(id, handle);
+    handle.onDone = () => this.#remoteSends.delete(id);
   }
 
   /** Records an event in the causal web and queues its delivery. */
@@ -284,11 +335,18 @@ export class System implements Happen {
       return;
     }
     const outcome = result instanceof Failure ? { ok: false as const, error: result.error } : { ok: true as const, value: result };
-    if (handle.awaited) {
+    if (handle.awaited || handle.replyRemotely) {
       const request = handle.event;
       const payload = outcome.ok ? { ok: true, value: outcome.value } : { ok: false, error: outcome.error.toJSON() };
       const now = this.#clock.now();
-      this.web.record(buildEvent(this.#nextId(now), now, responder, { type: REPLY_EVENT, payload }, request, request.context.causal.sender));
+      const reply = buildEvent(this.#nextId(now), now, responder, { type: REPLY_EVENT, payload }, request, request.context.causal.sender);
+      if (!handle.replyRemotely) this.web.record(reply);
+      else {
+        // Through the responder's outgoing steps, so a reply is signed like any event its node emits.
+        const node = this.#nodes.get(responder);
+        if (node) this.dispatchFrom(node, reply);
+        else this.dispatch(reply);
+      }
     }
     handle.settle(outcome);
   }
@@ -334,17 +392,37 @@ export class System implements Happen {
     const target = event.context.target;
     if (target === undefined) {
       for (const route of this.planBroadcast(event.type)) route.node.receive(event, route.subs, undefined);
+      if (this.#router !== undefined && !this.#foreign.has(event)) this.routeOut(event, undefined);
       return;
     }
     const node = this.#nodes.get(target);
     const subs = node?.matching(event.type);
     if (node && subs!.length > 0) return node.receive(event, subs!, handle);
-    if (event.type === ERROR_EVENT) return; // an unheard error event stays in the causal web
+    if (node === undefined && this.#router !== undefined && !this.#foreign.has(event) && this.routeOut(event, handle)) return;
+    // An unheard error or reply stays in the causal web.
+    if (event.type === ERROR_EVENT || event.type === REPLY_EVENT) return;
     const error = node
       ? new HappenError('runtime', 'NO_HANDLER', `Node "${target}" has no handler for ${event.type}`, { target, type: event.type })
       : noSuchNode(target);
     this.emitError(this.id, event, error);
     if (handle) this.settleSend(handle, this.id, new Failure(error));
+  }
+
+  // Hands an event to the router; a router failure (e.g. an unencodable payload) fails this event only.
+  private routeOut(event: HappenEvent, handle: SendHandle | undefined): boolean {
+    try {
+      if (event.context.target === undefined) {
+        this.#router!.broadcastRemote(event);
+        return true;
+      }
+      if (!this.#router!.sendRemote(event)) return false;
+      if (handle !== undefined && !handle.replyRemotely) this.awaitRemote(handle);
+    } catch (cause) {
+      const error = HappenError.from(cause);
+      this.emitError(this.id, event, error);
+      if (handle) this.settleSend(handle, this.id, new Failure(error));
+    }
+    return true;
   }
 
   private planBroadcast(type: string): BroadcastRoute[] {

@@ -12,5 +12,6 @@ import './validation.ts';
 import './errors.ts';
 import './security.ts';
 import './storage.ts';
+import './mesh.ts';
 
 export { conformanceTests, runConformance, type ConformanceResult } from './harness.ts';

@@ -1,0 +1,3 @@
+/** `happen/mesh`: joins systems across tabs, workers, edge and servers through transports. */
+export { mesh, MESH_NODE_JOINED, MESH_NODE_LEFT, type Mesh, type MeshNode, type MeshOptions, type MeshPeer, type MeshStats } from './mesh.ts';
+export { PeerTable, MISSED_HEARTBEATS, type MembershipChange, type Peer } from './peers.ts';

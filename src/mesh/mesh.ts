@@ -1,0 +1,277 @@
+import { HappenError } from '../core/errors.ts';
+import { ERROR_EVENT, type HappenEvent } from '../core/event.ts';
+import type { EventRouter, HappenExtension } from '../core/extension.ts';
+import type { HappenNode } from '../core/node-api.ts';
+import type { Happen } from '../core/system.ts';
+import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, frameBytes, type FrameFormat } from '../transports/codec.ts';
+import { PROTOCOL_VERSION, type Frame } from '../transports/frames.ts';
+import type { FrameData, FrameRoute, Transport, TransportLink, TransportStatus } from '../transports/transport.ts';
+import { PeerTable, type MembershipChange } from './peers.ts';
+import { RecentIds } from './recent-ids.ts';
+
+/** Configuration of {@link mesh}. */
+export interface MeshOptions {
+  /** The links to the rest of the mesh (`happen/transports/*`). */
+  transports: Transport[];
+  /** Milliseconds between presence heartbeats (default 5,000); peers drop this system after 3 missed. */
+  heartbeatMs?: number;
+  /** Largest frame sent or accepted, in bytes (default 1 MiB). */
+  maxFrameBytes?: number;
+  /** How many recent event ids are remembered to drop duplicates arriving by two paths (default 10,000). */
+  dedupeWindow?: number;
+}
+
+/** A node of the mesh, local or remote. */
+export interface MeshNode {
+  id: string;
+  /** The system hosting it. */
+  system: string;
+  local: boolean;
+}
+
+/** Another system of the mesh, as last heard of. */
+export interface MeshPeer {
+  system: string;
+  nodes: string[];
+  transport: string;
+  lastSeen: number;
+}
+
+/** What crossed this system's links. */
+export interface MeshStats {
+  framesIn: number;
+  framesOut: number;
+  /** Frames refused: malformed, too large, unknown version. */
+  rejected: number;
+  /** Events that arrived twice (by two paths) and were dropped. */
+  duplicates: number;
+}
+
+/** The mesh: connects a system to others through transports. Pass it in `createHappen({ extensions })`. */
+export interface Mesh extends HappenExtension {
+  /** Resolves once every transport has been opened. */
+  readonly ready: Promise<void>;
+  /** Every live node: this system's and those its peers announced. */
+  nodes(): MeshNode[];
+  /** The other systems heard from. */
+  peers(): MeshPeer[];
+  /** Resolves once a node is reachable (local, or announced by a peer); rejects with a `timeout` error. */
+  waitForNode(id: string, options?: { timeout?: number }): Promise<void>;
+  readonly stats: Readonly<MeshStats>;
+  /** Says goodbye to the peers and closes every transport. */
+  close(): Promise<void>;
+}
+
+/** Types of the events the mesh reports to its own system's nodes. */
+export const MESH_NODE_JOINED = 'mesh.node.joined';
+/** A node left the mesh (`reason`: bye, heartbeat, closed or moved). */
+export const MESH_NODE_LEFT = 'mesh.node.left';
+
+/**
+ * Joins a system to a mesh. Events of local nodes reach nodes of other systems exactly as they
+ * reach local ones: broadcasts go to every peer, sends to the system hosting their target, and the
+ * reply comes back as an event, so `send(...).return()` works across the mesh unchanged.
+ * Membership is by presence heartbeats; joins and departures are `mesh.node.joined` / `mesh.node.left`
+ * events. A frame that cannot be accepted becomes a `happen.error` event and never closes a link.
+ */
+export function mesh(options: MeshOptions): Mesh {
+  const transports = [...options.transports];
+  if (transports.length === 0) throw new HappenError('validation', 'INVALID_CONFIG', 'mesh(): at least one transport is needed');
+  const heartbeatMs = options.heartbeatMs ?? 5_000;
+  if (!(heartbeatMs > 0)) throw new HappenError('validation', 'INVALID_CONFIG', 'mesh(): heartbeatMs must be a positive number');
+  const maxBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const table = new PeerTable();
+  const seen = new RecentIds(options.dedupeWindow ?? 10_000);
+  const local = new Set<string>();
+  const open = new Set<Transport>();
+  const waiters = new Set<{ id: string; resolve: () => void }>();
+  const stats: MeshStats = { framesIn: 0, framesOut: 0, rejected: 0, duplicates: 0 };
+  let system: Happen | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let presenceQueued = false;
+  let closed = false;
+  let ready!: Promise<void>;
+
+  const formatOf = (t: Transport): FrameFormat => t.format ?? 'msgpack';
+
+  const encode = (frame: Frame, format: FrameFormat): FrameData => {
+    const data = encodeFrame(frame, format);
+    const size = frameBytes(data);
+    if (size > maxBytes) throw new HappenError('validation', 'FRAME_TOO_LARGE', `A ${frame.t} frame of ${size} bytes exceeds the ${maxBytes}-byte limit`, { bytes: size, max: maxBytes });
+    return data;
+  };
+
+  // Encodes once per format, whatever the number of transports.
+  const sendFrame = (frame: Frame, targets: Iterable<Transport>, route?: FrameRoute) => {
+    const encoded = new Map<FrameFormat, FrameData>();
+    for (const transport of targets) {
+      const format = formatOf(transport);
+      let data = encoded.get(format);
+      if (data === undefined) encoded.set(format, (data = encode(frame, format)));
+      stats.framesOut++;
+      transport.send(data, route);
+    }
+  };
+
+  const presence = (): Frame => ({ v: PROTOCOL_VERSION, t: 'presence', system: system!.id, nodes: [...local], interval: heartbeatMs });
+
+  const announceSoon = () => {
+    if (presenceQueued || closed) return;
+    presenceQueued = true;
+    queueMicrotask(() => {
+      presenceQueued = false;
+      if (!closed && system) sendFrame(presence(), open);
+    });
+  };
+
+  const report = (changes: MembershipChange[]) => {
+    for (const c of changes) {
+      system!.notify({ type: c.change === 'joined' ? MESH_NODE_JOINED : MESH_NODE_LEFT, payload: { node: c.node, system: c.system, ...(c.reason ? { reason: c.reason } : {}) } });
+    }
+    if (changes.some((c) => c.change === 'joined')) {
+      for (const waiter of [...waiters]) if (table.hostOf(waiter.id)) waiter.resolve();
+    }
+  };
+
+  const reportError = (error: HappenError, transport: Transport) => {
+    system?.notify({ type: ERROR_EVENT, payload: { ...error.toJSON(), transport: transport.name } });
+  };
+
+  const receive = (transport: Transport, data: FrameData) => {
+    if (closed || !system) return;
+    stats.framesIn++;
+    let frame: Frame;
+    try {
+      frame = decodeFrame(data, { maxBytes });
+    } catch (error) {
+      stats.rejected++;
+      reportError(HappenError.from(error), transport);
+      return;
+    }
+    switch (frame.t) {
+      case 'presence':
+        if (frame.system !== system.id) report(table.presence(frame.system, frame.nodes, frame.interval, transport, Date.now()));
+        return;
+      case 'bye':
+        report(table.remove(frame.system, 'bye'));
+        return;
+      case 'error':
+        reportError(HappenError.from(frame.error), transport);
+        return;
+      case 'event': {
+        const event = frame.event;
+        if (frame.from === system.id) return; // our own frame, echoed back by a relay
+        const target = event.context.target;
+        if (target !== undefined && !local.has(target)) return; // on a bus: someone else's
+        if (!seen.add(event.id)) {
+          stats.duplicates++;
+          return;
+        }
+        system.ingest(event).catch(() => {}); // a refusal is already an error event in this system
+      }
+    }
+  };
+
+  const linkFor = (transport: Transport): TransportLink => ({
+    receive: (data) => receive(transport, data),
+    status: (status: TransportStatus) => {
+      if (closed) return;
+      if (status === 'open') {
+        open.add(transport);
+        if (system) sendFrame(presence(), [transport]);
+      } else if (status === 'closed') open.delete(transport);
+    },
+    error: (error) => reportError(error, transport),
+  });
+
+  const router: EventRouter = {
+    sendRemote(event: HappenEvent) {
+      if (closed) return false;
+      const target = event.context.target!;
+      const host = table.hostOf(target)?.transport ?? transports.find((t) => t.reach === 'hub');
+      if (host === undefined) return false;
+      seen.add(event.id);
+      sendFrame({ v: PROTOCOL_VERSION, t: 'event', from: system!.id, event }, [host], { node: target, system: table.hostOf(target)?.system });
+      return true;
+    },
+    broadcastRemote(event: HappenEvent) {
+      if (closed) return;
+      seen.add(event.id);
+      sendFrame({ v: PROTOCOL_VERSION, t: 'event', from: system!.id, event }, transports);
+    },
+    remoteNodes: () => table.nodes(),
+  };
+
+  const heartbeat = () => {
+    if (closed || !system) return;
+    report(table.expire(Date.now()));
+    sendFrame(presence(), open);
+  };
+
+  const self: Mesh = {
+    name: 'mesh',
+    router,
+    stats,
+    get ready() {
+      return ready;
+    },
+    attach(happen: Happen) {
+      if (system) throw new HappenError('validation', 'INVALID_CONFIG', 'A mesh() belongs to one system; create one per createHappen');
+      system = happen;
+      ready = Promise.all(transports.map((t) => Promise.resolve().then(() => t.open(linkFor(t))))).then(() => undefined);
+      ready.catch(() => {});
+      timer = setInterval(heartbeat, heartbeatMs);
+      (timer as { unref?: () => void }).unref?.(); // a heartbeat alone should not keep a process alive
+    },
+    nodeCreated(node: HappenNode) {
+      local.add(node.id);
+      for (const waiter of [...waiters]) if (waiter.id === node.id) waiter.resolve();
+      announceSoon();
+    },
+    nodeRemoved(node: HappenNode) {
+      local.delete(node.id);
+      announceSoon();
+    },
+    nodes() {
+      const mine = [...local].map((id) => ({ id, system: system!.id, local: true }));
+      const theirs = table.peers().flatMap((p) => [...p.nodes].filter((id) => table.hostOf(id) === p).map((id) => ({ id, system: p.system, local: false })));
+      return [...mine, ...theirs];
+    },
+    peers() {
+      return table.peers().map((p) => ({ system: p.system, nodes: [...p.nodes], transport: p.transport.name, lastSeen: p.lastSeen }));
+    },
+    waitForNode(id, { timeout = 10_000 } = {}) {
+      if (local.has(id) || table.hostOf(id)) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const waiter = {
+          id,
+          resolve: () => {
+            clearTimeout(deadline);
+            waiters.delete(waiter);
+            resolve();
+          },
+        };
+        const deadline = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new HappenError('timeout', 'TIMEOUT', `Node "${id}" did not join the mesh within ${timeout} ms`, { node: id, timeout }));
+        }, timeout);
+        waiters.add(waiter);
+      });
+    },
+    async close() {
+      if (closed) return;
+      if (system) {
+        try {
+          sendFrame({ v: PROTOCOL_VERSION, t: 'bye', system: system.id }, open);
+        } catch {
+          // closing anyway
+        }
+      }
+      closed = true;
+      if (timer !== undefined) clearInterval(timer);
+      open.clear();
+      await Promise.allSettled(transports.map((t) => t.close()));
+    },
+  };
+  return self;
+}
