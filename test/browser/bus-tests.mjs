@@ -32,6 +32,18 @@ async function openTab(context, origin, { hideLocks = false } = {}) {
   return page;
 }
 
+/** A new tab running one Happen system meshed over broadcastChannel() (`/mesh.html`). */
+async function openMeshTab(context, origin, system, node) {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.log(`[chromium:mesh] pageerror: ${error.message}`));
+  await page.goto(`${origin}/mesh.html`);
+  await page.waitForFunction(() => window.meshTab || window.meshLoadError, null, { timeout: 30_000 });
+  const error = await page.evaluate(() => window.meshLoadError);
+  if (error) throw new Error(`mesh.js failed to load: ${error}`);
+  await page.evaluate(([s, n]) => window.meshTab.start(s, n), [system, node]);
+  return page;
+}
+
 async function openTabs(context, origin, count, options, hideLocks = false) {
   const tabs = [];
   for (let i = 0; i < count; i++) tabs.push(await openTab(context, origin, { hideLocks }));
@@ -159,6 +171,26 @@ export const busTests = [
       equal((await state(a)).errors.length, 3, 'no error for a send after close');
       equal((await state(b)).frames.length, 1, 'frames in tab B (nothing after the bad sends or the close)');
       equal((await state(b)).errors.length, 1, 'errors in tab B');
+    },
+  },
+  {
+    name: 'transports › broadcast-channel › mesh: two tabs, one Happen system each, send/return and a broadcast; tab A traces the events tab B handled',
+    async run(page, origin) {
+      const a = await openMeshTab(page.context(), origin, 'tab-a', 'a-node');
+      const b = await openMeshTab(page.context(), origin, 'tab-b', 'b-node');
+      // B hears of a-node only at A's next heartbeat, and a reply to a node B has not heard of is dropped.
+      await b.evaluate(() => window.meshTab.waitForNode('a-node'));
+      const { result, requestId, trace } = await a.evaluate(() => window.meshTab.greet('b-node', 'sarah'));
+      same(result, { hello: 'sarah', from: 'b-node' }, 'the answer from tab B');
+      const inTrace = trace.map((e) => `${e.type}@${e.sender}`).sort();
+      same(inTrace, ['greet@a-node', 'greeted@b-node', 'happen.reply@b-node'], "tab A's trace of the request");
+      for (const e of trace.filter((e) => e.sender === 'b-node')) equal(e.causationId, requestId, `causationId of ${e.type} (made in tab B)`);
+      await a.evaluate(() => window.meshTab.news('from A'));
+      await waitFor(async () => (await b.evaluate(() => window.meshTab.heard())).some((h) => h.startsWith('news:')), 'the broadcast in tab B');
+      // Each broadcast reaches both nodes exactly once: its own tab's locally, the other's over the channel.
+      const both = ['greeted:{"name":"sarah"}@b-node', 'news:{"text":"from A"}@a-node'];
+      same(await b.evaluate(() => window.meshTab.heard()), both, 'what tab B heard');
+      same(await a.evaluate(() => window.meshTab.heard()), both, 'what tab A heard');
     },
   },
 ];

@@ -38,16 +38,22 @@ const BUS_HTML = `<!doctype html><meta charset="utf-8"><title>happen bus</title>
 <script type="module">
 import('/bus.js').catch((e) => { window.busLoadError = String(e && e.stack || e); });
 </script>`;
+const MESH_HTML = BUS_HTML.replaceAll('bus', 'mesh');
 const BLANK_HTML = '<!doctype html><meta charset="utf-8"><title>happen worker host</title>';
+
+// The mesh extension is written alongside this transport: if it does not bundle, only the mesh test fails.
+const bundleOrReport = (entry, format) =>
+  bundle(entry, format).catch((error) => `window.meshLoadError = ${JSON.stringify(`${entry} did not bundle: ${error.message}`)};`);
 
 /** Bundles, then serves; resolves to `{ origin, close() }`. Throws if bundling fails. */
 export async function startServer() {
-  const [pageJs, workerJs, scenariosJs, busJs, busWorkerJs] = await Promise.all([
+  const [pageJs, workerJs, scenariosJs, busJs, busWorkerJs, meshJs] = await Promise.all([
     bundle('./page-entry.ts', 'esm'),
     bundle('./worker-entry.ts', 'iife'),
     bundle('./scenarios.ts', 'esm'),
     bundle('./bus-entry.ts', 'esm'),
     bundle('./bus-worker.ts', 'iife'),
+    bundleOrReport('./mesh-entry.ts', 'esm'),
   ]);
   const files = {
     '/page.html': ['text/html', PAGE_HTML],
@@ -63,6 +69,8 @@ export async function startServer() {
     '/bus.html': ['text/html', BUS_HTML],
     '/bus.js': ['text/javascript', busJs],
     '/bus-worker.js': ['text/javascript', busWorkerJs],
+    '/mesh.html': ['text/html', MESH_HTML],
+    '/mesh.js': ['text/javascript', meshJs],
     '/sandboxed.html': ['text/html', SCENARIOS_HTML, { 'content-security-policy': 'sandbox allow-scripts' }],
   };
   const server = createServer((req, res) => {
