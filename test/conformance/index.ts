@@ -12,6 +12,7 @@ import './validation.ts';
 import './errors.ts';
 import './security.ts';
 import './storage.ts';
+import './codec.ts';
 import './mesh.ts';
 
 export { conformanceTests, runConformance, type ConformanceResult } from './harness.ts';

@@ -1,0 +1,108 @@
+import type { HappenEvent } from '../../src/index.ts';
+import { decodeFrame, encodeFrame, type Frame } from '../../src/transports/index.ts';
+import { deepEqual, equal, isHappenError, ok } from './assert.ts';
+import { describe, test } from './harness.ts';
+
+const id = '0mjuq0e8000000000000000';
+const event: HappenEvent = {
+  id,
+  type: 'order.created',
+  payload: { sku: 'A-1', qty: 2, note: 'é☃\n"q"', tags: ['x'], nested: { deep: [1, 2.5, null, true] } },
+  context: { causal: { id, sender: 'orders', correlationId: id, path: ['orders'], timestamp: 1767225600000 }, target: 'billing', traceparent: '00-abc-def-01' },
+  signature: 'kid.sig',
+};
+const frames: Frame[] = [
+  { v: 1, t: 'presence', system: 'sys-a', nodes: ['a', 'b'], interval: 5000 },
+  { v: 1, t: 'bye', system: 'sys-a' },
+  { v: 1, t: 'event', from: 'sys-a', event },
+  { v: 1, t: 'error', error: { category: 'validation', code: 'MALFORMED_FRAME', message: 'bad' } },
+];
+
+// A small deterministic PRNG (mulberry32): the same cases in every runtime, reproducible from the seed.
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Decoding either succeeds with a checked frame or throws a validation HappenError — nothing else. */
+function decodeSafely(data: unknown): 'ok' | string {
+  try {
+    const frame = decodeFrame(data, { maxBytes: 64 * 1024 });
+    ok(typeof frame === 'object' && frame.v === 1, 'a decoded frame is a checked frame');
+    return 'ok';
+  } catch (error) {
+    const e = error as { name?: string; category?: string; code?: string };
+    if (e?.name !== 'HappenError' || e.category !== 'validation') throw new Error(`decodeFrame threw an untyped error for ${String(data).slice(0, 40)}: ${String(error)}`);
+    return e.code!;
+  }
+}
+
+describe('wire codec', () => {
+  test('every frame kind round-trips through msgpack and JSON unchanged', () => {
+    for (const frame of frames) {
+      for (const format of ['msgpack', 'json'] as const) deepEqual(decodeFrame(encodeFrame(frame, format)), frame, `${frame.t} as ${format}`);
+    }
+    ok(encodeFrame(frames[2]!, 'msgpack') instanceof Uint8Array, 'msgpack frames are bytes');
+    equal(typeof encodeFrame(frames[2]!, 'json'), 'string', 'JSON frames are text');
+  });
+
+  test('msgpack frames are smaller than JSON frames', () => {
+    const packed = (encodeFrame(frames[2]!, 'msgpack') as Uint8Array).byteLength;
+    const text = new TextEncoder().encode(encodeFrame(frames[2]!, 'json') as string).byteLength;
+    ok(packed < text, `msgpack ${packed} B < JSON ${text} B`);
+  });
+
+  test('typed errors: oversized, wrong version, unknown kind, bad event, wrong type', () => {
+    isHappenError(catchError(() => decodeFrame(new Uint8Array(100), { maxBytes: 10 })), 'validation', 'FRAME_TOO_LARGE');
+    isHappenError(catchError(() => decodeFrame('x'.repeat(100), { maxBytes: 10 })), 'validation', 'FRAME_TOO_LARGE');
+    isHappenError(catchError(() => decodeFrame('{"v":2,"t":"bye","system":"a"}')), 'validation', 'UNSUPPORTED_VERSION');
+    isHappenError(catchError(() => decodeFrame('{"v":1,"t":"hello"}')), 'validation', 'MALFORMED_FRAME');
+    isHappenError(catchError(() => decodeFrame('{"v":1,"t":"event","from":"a","event":{"id":"x"}}')), 'validation', 'MALFORMED_EVENT');
+    isHappenError(catchError(() => decodeFrame(42)), 'validation', 'MALFORMED_FRAME');
+    isHappenError(catchError(() => decodeFrame(new Uint8Array(0))), 'validation', 'MALFORMED_FRAME');
+    isHappenError(catchError(() => encodeFrame({ v: 1, t: 'event', from: 'a', event: { ...event, payload: 10n } }, 'json')), 'validation', 'UNENCODABLE_FRAME');
+    isHappenError(catchError(() => encodeFrame({ v: 1, t: 'event', from: 'a', event: { ...event, payload: Symbol('s') } })), 'validation', 'UNENCODABLE_FRAME');
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    isHappenError(catchError(() => encodeFrame({ v: 1, t: 'event', from: 'a', event: { ...event, payload: circular } })), 'validation', 'UNENCODABLE_FRAME');
+  });
+
+  test('fuzz: 3,000 random, truncated and bit-flipped frames never throw anything but a typed error', () => {
+    const random = prng(0x5eed);
+    const valid = frames.flatMap((f) => [encodeFrame(f, 'msgpack') as Uint8Array, encodeFrame(f, 'json') as string]);
+    const codes = new Set<string>();
+    let decoded = 0;
+    for (let i = 0; i < 3_000; i++) {
+      const base = valid[Math.floor(random() * valid.length)]!;
+      let input: Uint8Array | string;
+      const mode = i % 4;
+      if (mode === 0) input = Uint8Array.from({ length: Math.floor(random() * 64) + 1 }, () => Math.floor(random() * 256));
+      else if (mode === 1) input = base.slice(0, Math.floor(random() * base.length)); // truncated
+      else if (typeof base === 'string') {
+        const at = Math.floor(random() * base.length);
+        input = base.slice(0, at) + String.fromCharCode(Math.floor(random() * 128)) + base.slice(at + 1);
+      } else {
+        input = base.slice();
+        for (let flips = 0; flips < 1 + (mode === 3 ? 4 : 0); flips++) input[Math.floor(random() * input.length)]! ^= 1 << Math.floor(random() * 8);
+      }
+      const result = decodeSafely(input);
+      if (result === 'ok') decoded++;
+      else codes.add(result);
+    }
+    ok(codes.has('MALFORMED_FRAME'), 'corrupt input was reported as MALFORMED_FRAME');
+    ok(decoded < 3_000, 'most corrupt input is refused');
+  });
+});
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}
