@@ -4,11 +4,18 @@ import { runInWorkerd } from './edge.ts';
 import { dispatchScenarios } from './dispatch.ts';
 import { report, runScenario, type ScenarioResult } from './harness.ts';
 import { securityScenarios } from './security.ts';
+import { codecScenarios, codecSizes } from './codec.ts';
 
 console.log('# Node');
 const results: ScenarioResult[] = [];
 for (const build of [...dispatchScenarios, ...(await securityScenarios())]) results.push(await runScenario(build()));
 report(results);
+
+console.log('\n# Wire codec (Node)');
+const codecResults: ScenarioResult[] = [];
+for (const build of codecScenarios) codecResults.push(await runScenario(build()));
+report(codecResults);
+console.log(`  event frame size: msgpack ${codecSizes.msgpack} B, JSON ${codecSizes.json} B (${(codecSizes.msgpack / codecSizes.json).toFixed(2)}×)`);
 
 console.log('\n# Chromium (dispatch scenarios in a page)');
 const browserResults = await runInChromium();
