@@ -315,9 +315,14 @@ export function nats(url: string, options: NatsOptions = {}): Transport {
           report('NATS_DISCONNECTED', `Lost the NATS connection to ${s.server}: reconnecting`);
           break;
         case 'reconnect':
-          setOpen(true);
           kick();
           pump();
+          // nats-core has resent our subscriptions; a round trip makes sure the server has them before the
+          // mesh announces itself again and peers start answering.
+          conn
+            .flush()
+            .then(() => !closing && !conn.isClosed() && setOpen(true))
+            .catch(() => undefined);
           break;
         case 'error':
           report('NATS_ERROR', `NATS reported: ${s.error?.message ?? s.error}`, s.error, /auth|permission/i.test(s.error?.message ?? '') ? 'security' : 'network');

@@ -4,6 +4,8 @@ import { wsconnect, type NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { HappenError } from '../../src/core/errors.ts';
+import { createHappen } from '../../src/index.ts';
+import { mesh, type Mesh } from '../../src/mesh/index.ts';
 import { decodeFrame, encodeFrame, type FrameFormat } from '../../src/transports/codec.ts';
 import type { EventFrame, Frame, PresenceFrame } from '../../src/transports/frames.ts';
 import { nats, type NatsOptions } from '../../src/transports/nats.ts';
@@ -245,4 +247,83 @@ describe('[node] nats transport: server restart', () => {
     expect(a.frames()).toEqual(expect.arrayContaining([after, presence('sys-b')]));
     await closeAll();
   }, 30_000);
+});
+
+describe('[node] nats transport: two Happen systems meshed over NATS', () => {
+  function system(id: string, natsMesh: string, options: Omit<NatsOptions, 'mesh'>, opened: Mesh[], heartbeatMs = 200) {
+    const transport = nats(server.wsUrl, { mesh: natsMesh, WebSocket: WS, reconnectTimeWait: 100, ...options });
+    const m = mesh({ transports: [transport], heartbeatMs });
+    opened.push(m);
+    return { happen: createHappen({ id, extensions: [m] }), mesh: m, transport };
+  }
+
+  for (const format of ['msgpack', 'json'] as FrameFormat[]) {
+    test(`send(...).return() and a broadcast cross systems through nats-server (${format})`, async () => {
+      const natsMesh = freshMesh();
+      const meshes: Mesh[] = [];
+      try {
+        const a = system('sys-a', natsMesh, { format }, meshes);
+        const b = system('sys-b', natsMesh, { format }, meshes);
+        b.happen.createNode('db').on('rows.get', (e) => ({ rows: [(e.payload as { user: string }).user] }));
+        const heard: string[] = [];
+        b.happen.createNode('listener').on('news.*', (e) => void heard.push(`${e.type}:${e.payload}`));
+        const ui = a.happen.createNode('ui');
+        await Promise.all([a.mesh.ready, b.mesh.ready]);
+        await a.mesh.waitForNode('db', { timeout: 5_000 });
+        await a.mesh.waitForNode('listener', { timeout: 5_000 });
+        await b.mesh.waitForNode('ui', { timeout: 5_000 }); // the reply needs B to know where ui lives
+        expect(await ui.send('db', { type: 'rows.get', payload: { user: 'sarah' } }).return({ timeout: 5_000 })).toEqual({ rows: ['sarah'] });
+        ui.broadcast({ type: 'news.posted', payload: 'hello' });
+        await until(() => heard.length > 0, 'the broadcast');
+        await new Promise((r) => setTimeout(r, 50));
+        expect(heard).toEqual(['news.posted:hello']);
+      } finally {
+        await Promise.all(meshes.map((m) => m.close()));
+      }
+    });
+  }
+
+  test('over the durable subject: a round trip and a broadcast, and what a crashed system missed reaches it when it restarts', async () => {
+    const natsMesh = freshMesh();
+    const meshes: Mesh[] = [];
+    try {
+      const a = system('sys-a', natsMesh, { durable: { consumer: 'sys-a' } }, meshes);
+      const handled: unknown[] = [];
+      const heard: unknown[] = [];
+      const startB = () => {
+        // B's long heartbeat keeps its nodes routable at A for a while after it crashes, as on a real fleet.
+        const b = system('sys-b', natsMesh, { durable: { consumer: 'sys-b' } }, meshes, 2_000);
+        b.happen.createNode('db').on('rows.get', (e) => {
+          handled.push(e.payload);
+          return { rows: [(e.payload as { user: string }).user] };
+        });
+        b.happen.createNode('listener').on('news.*', (e) => void heard.push(e.payload));
+        return b;
+      };
+      let b = startB();
+      const ui = a.happen.createNode('ui');
+      await Promise.all([a.mesh.ready, b.mesh.ready]);
+      await a.mesh.waitForNode('db', { timeout: 5_000 });
+      await b.mesh.waitForNode('ui', { timeout: 5_000 });
+      expect(await ui.send('db', { type: 'rows.get', payload: { user: 'online' } }).return({ timeout: 5_000 })).toEqual({ rows: ['online'] });
+      ui.broadcast({ type: 'news.posted', payload: 1 });
+      await until(() => heard.length === 1, 'the durable broadcast');
+
+      // A crash: B's link goes without a bye, so A still routes to db and the send waits in the stream.
+      await b.transport.close();
+      ui.send('db', { type: 'rows.get', payload: { user: 'offline' } });
+      ui.broadcast({ type: 'news.posted', payload: 2 });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(handled).toEqual([{ user: 'online' }]);
+      b = startB();
+      await until(() => handled.length === 2 && heard.length === 2, 'the restarted B to catch up');
+      expect(handled).toEqual([{ user: 'online' }, { user: 'offline' }]);
+      expect(heard).toEqual([1, 2]); // what B had acked is not handed to the new B again
+      // Once B has heard A again, round trips work as before.
+      await b.mesh.waitForNode('ui', { timeout: 5_000 });
+      expect(await ui.send('db', { type: 'rows.get', payload: { user: 'back' } }).return({ timeout: 5_000 })).toEqual({ rows: ['back'] });
+    } finally {
+      await Promise.all(meshes.map((m) => m.close()));
+    }
+  }, 20_000);
 });
