@@ -19,9 +19,14 @@ export function hasBroadcastChannel(): boolean {
   return typeof scope.BroadcastChannel === 'function';
 }
 
+/** The part of the Web Locks `LockManager` Happen uses, declared here because Deno's types lack the API. */
+export interface WebLocks {
+  request(name: string, options: { signal?: AbortSignal }, callback: (lock: unknown) => Promise<void> | undefined): Promise<unknown>;
+}
+
 /** The Web Locks manager when the runtime has one (browser pages and workers; not Deno, Node or workerd). */
-export function webLocks(): LockManager | undefined {
-  const locks = scope.navigator?.locks as LockManager | undefined;
+export function webLocks(): WebLocks | undefined {
+  const locks = scope.navigator?.locks as WebLocks | undefined;
   return typeof locks?.request === 'function' ? locks : undefined;
 }
 

@@ -8,7 +8,7 @@ const scope = globalThis as Record<string, any>;
 export function onPageLifecycle(listener: (phase: 'hide' | 'show') => void): () => void {
   if (typeof scope.addEventListener !== 'function' || typeof scope.document !== 'object') return () => {};
   const hide = () => listener('hide');
-  const show = (event: PageTransitionEvent) => event.persisted && listener('show');
+  const show = (event: Event & { persisted?: boolean }) => event.persisted && listener('show');
   scope.addEventListener('pagehide', hide);
   scope.addEventListener('pageshow', show);
   return () => {

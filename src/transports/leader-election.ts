@@ -1,4 +1,5 @@
 import { createIdGenerator } from '../core/ids.ts';
+import type { WebLocks } from '../platform/capabilities.ts';
 import { onPageLifecycle } from '../platform/lifecycle.ts';
 
 /** Told `true` when this context becomes the leader and `false` when it stops being one. */
@@ -13,7 +14,7 @@ export type StopElection = () => void;
  * the lock manager refuses the request (an opaque origin), always after this returns, so the caller
  * can fall back.
  */
-export function lockElection(locks: LockManager, name: string, setLeader: SetLeader, unavailable: (cause: unknown) => void): StopElection {
+export function lockElection(locks: WebLocks, name: string, setLeader: SetLeader, unavailable: (cause: unknown) => void): StopElection {
   const abort = new AbortController();
   let release: (() => void) | undefined;
   const granted = () => {
