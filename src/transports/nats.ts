@@ -46,7 +46,10 @@ export interface NatsOptions {
   WebSocket?: new (url: string) => WebSocket;
   /** Delay between reconnect attempts, in ms (nats-core adds jitter); default 1,000. */
   reconnectTimeWait?: number;
-  /** Frames held while the first connection is being made; beyond this the oldest are dropped. Default 10,000. */
+  /**
+   * Frames held while the first connection is being made, and durable frames waiting for JetStream to store
+   * them; beyond this the oldest are dropped (reported as `NATS_QUEUE_FULL`). Default 10,000.
+   */
   maxPending?: number;
   /**
    * Durable event delivery through JetStream; see {@link NatsDurableOptions}. Without it every frame is a
@@ -351,6 +354,13 @@ export function nats(url: string, options: NatsOptions = {}): Transport {
   }
 
   async function start(firstAttempt: () => void): Promise<void> {
+    if (!options.WebSocket && typeof globalThis.WebSocket !== 'function') {
+      // nats-core would wait forever for a socket it cannot make; say so instead.
+      report('NATS_NO_WEBSOCKET', 'This runtime has no global WebSocket: pass nats(url, { WebSocket }) (in Node 20, the `ws` package)', undefined, 'runtime');
+      firstAttempt();
+      return;
+    }
+    let lastFailure = '';
     for (let delay = 250, failures = 0; !closing; delay = Math.min(delay * 2, 5_000)) {
       let conn: NatsConnection | undefined;
       try {
@@ -381,7 +391,10 @@ export function nats(url: string, options: NatsOptions = {}): Transport {
         await conn?.close().catch(() => undefined);
         if (closing) return;
         failures++;
-        report(failures === 1 ? 'NATS_CONNECT_FAILED' : 'NATS_CONNECT_RETRY', `Could not open the NATS link at ${url}: ${(cause as Error)?.message ?? cause}`, cause, isAuth(cause) ? 'security' : 'network');
+        const why = (cause as Error)?.message ?? String(cause);
+        // Retrying forever: report the first failure and each change of cause, not every attempt.
+        if (why !== lastFailure) report(failures === 1 ? 'NATS_CONNECT_FAILED' : 'NATS_CONNECT_RETRY', `Could not open the NATS link at ${url}: ${why} (retrying)`, cause, isAuth(cause) ? 'security' : 'network');
+        lastFailure = why;
         firstAttempt();
         await sleep(delay);
       }
@@ -392,6 +405,10 @@ export function nats(url: string, options: NatsOptions = {}): Transport {
     if (closing) return;
     if (durable && isDurableFrame(data)) {
       outbox.push({ data, id: `${instance}.${++sequence}` });
+      if (outbox.length > maxPending) {
+        outbox.shift();
+        report('NATS_QUEUE_FULL', `More than ${maxPending} durable frames wait for JetStream: the oldest was dropped`);
+      }
       pump();
     } else {
       publishBus(data);
@@ -414,7 +431,7 @@ export function nats(url: string, options: NatsOptions = {}): Transport {
     async close(): Promise<void> {
       if (closing) return;
       // Durable frames still waiting for the server get one last chance before the connection goes.
-      if (pumping) await Promise.race([pumping, sleep(2_000)]);
+      if (pumping) await within(pumping, 2_000);
       closing = true;
       opened?.();
       messages?.stop();
@@ -445,6 +462,12 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([promise.then(() => undefined, () => undefined), expired]).finally(() => clearTimeout(timer));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -185,6 +185,52 @@ describe('[node] nats transport: bus', () => {
   });
 });
 
+describe('[node] nats transport: authentication', () => {
+  test('token and user/password reach NATS auth; a refusal is a security error through link.error', async () => {
+    const servers = await Promise.all([
+      startNatsServer(['authorization { token: "s3cret" }']),
+      startNatsServer(['authorization { users: [ { user: "alice", password: "pw" } ] }']),
+    ]);
+    const transports: Transport[] = [];
+    try {
+      const attempt = async (url: string, options: NatsOptions) => {
+        const t = nats(url, { WebSocket: WS, mesh: freshMesh(), ...options });
+        transports.push(t);
+        const statuses: TransportStatus[] = [];
+        const errors: HappenError[] = [];
+        await t.open({ receive: () => undefined, status: (s) => void statuses.push(s), error: (e) => void errors.push(e) });
+        return { statuses, errors };
+      };
+      const [token, user] = servers.map((s) => s.wsUrl) as [string, string];
+      expect((await attempt(token, { token: 's3cret' })).statuses).toEqual(['connecting', 'open']);
+      expect((await attempt(user, { user: 'alice', pass: 'pw' })).statuses).toEqual(['connecting', 'open']);
+      for (const [url, options] of [[token, { token: 'wrong' }], [user, { user: 'alice', pass: 'nope' }]] as const) {
+        const refused = await attempt(url, options);
+        expect(refused.statuses).toEqual(['connecting']);
+        expect(refused.errors.map((e) => [e.category, e.code])).toEqual([['security', 'NATS_CONNECT_FAILED']]);
+      }
+    } finally {
+      await Promise.all(transports.map((t) => t.close()));
+      await Promise.all(servers.map((s) => s.dispose()));
+    }
+  });
+
+  test('without a WebSocket in the runtime, open() reports it instead of hanging', async () => {
+    // Node 22+ has a global WebSocket: hide it for this test so it checks the same thing everywhere.
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'WebSocket');
+    if (saved) delete (globalThis as { WebSocket?: unknown }).WebSocket;
+    try {
+      const t = nats(server.wsUrl, { mesh: freshMesh() });
+      const errors: HappenError[] = [];
+      await t.open({ receive: () => undefined, status: () => undefined, error: (e) => void errors.push(e) });
+      expect(errors.map((e) => [e.category, e.code])).toEqual([['runtime', 'NATS_NO_WEBSOCKET']]);
+      await t.close();
+    } finally {
+      if (saved) Object.defineProperty(globalThis, 'WebSocket', saved);
+    }
+  });
+});
+
 describe('[node] nats transport: JetStream-durable subject', () => {
   test('a system that was offline receives the 20 event frames it missed, in order, and acked frames are not redelivered', async () => {
     const mesh = freshMesh();

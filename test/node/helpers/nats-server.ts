@@ -42,7 +42,8 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
+/** Starts a server; `extra` lines are appended to its config (e.g. an `authorization` block). */
+export async function startNatsServer(extra: string[] = []): Promise<NatsServer> {
   if (!existsSync(NATS_SERVER)) throw new Error(`${NATS_SERVER} is missing: apt-get install -y nats-server`);
   const dir = mkdtempSync(join(tmpdir(), 'happen-nats-'));
   const [port, wsPort] = [await freePort(), await freePort()];
@@ -53,6 +54,7 @@ export async function startNatsServer(): Promise<NatsServer> {
       `listen: 127.0.0.1:${port}`,
       `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`,
       `websocket { host: 127.0.0.1, port: ${wsPort}, no_tls: true }`,
+      ...extra,
       '',
     ].join('\n'),
   );
