@@ -1,4 +1,4 @@
-import { headers as natsHeaders, wsconnect, type Msg, type NatsConnection, type Status, type WsConnectionOptions } from '@nats-io/nats-core';
+import { headers as natsHeaders, nuid, wsconnect, type Msg, type NatsConnection, type Status, type WsConnectionOptions } from '@nats-io/nats-core';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -137,7 +137,8 @@ export function nats(url: string, options: NatsOptions = {}): Transport {
   let opened: (() => void) | undefined;
   let sequence = 0;
   const origin = durable?.consumer ?? '';
-  const instance = crypto.randomUUID();
+  // nuid, not crypto.randomUUID: the latter is missing from insecure (plain http) browser contexts.
+  const instance = nuid.next();
 
   const report = (code: string, message: string, cause?: unknown, category: ErrorCategory = 'network') =>
     link?.error(new HappenError(category, code, message, { transport: 'nats', url, mesh }, { cause }));

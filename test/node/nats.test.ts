@@ -157,6 +157,19 @@ describe('[node] nats transport: bus', () => {
     }
   });
 
+  test('a frame over the server’s max_payload is a validation error through link.error; the link stays usable', async () => {
+    const mesh = freshMesh();
+    const a = await peer(mesh);
+    const b = await peer(mesh);
+    a.transport.send(new Uint8Array(1_100_000));
+    expect(a.errors.map((e) => [e.category, e.code])).toEqual([['validation', 'FRAME_TOO_LARGE']]);
+    const good = eventFrame('sys-a');
+    a.transport.send(encodeFrame(good));
+    await until(() => b.received.length === 1, 'the frame after the oversized one');
+    expect(decodeFrame(b.received[0])).toEqual(good);
+    await closeAll();
+  });
+
   test('bad options are validation errors at the call; send before open and after close never throws', async () => {
     expect(() => nats(server.wsUrl, { mesh: 'a.b' })).toThrow(HappenError);
     expect(() => nats(server.wsUrl, { durable: { consumer: 'x y' } })).toThrow(/durable.consumer/);
