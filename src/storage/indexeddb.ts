@@ -1,5 +1,5 @@
 /** `happen/storage/indexeddb`: the {@link Storage} adapter for browsers (pages, workers, service workers). */
-import { openDB, type IDBPDatabase, type IDBPTransaction } from 'idb';
+import { openDB, unwrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { HappenError } from '../core/errors.ts';
 import type { NodeBinding, NodeStoreConfig } from '../core/extension.ts';
 import type { HappenNode } from '../core/node.ts';
@@ -92,18 +92,28 @@ class IndexedDbStorage implements Storage {
     // One readwrite transaction reads the checks and writes the ops: IndexedDB serialises readwrite
     // transactions on a store, so no other writer can slip in between the check and the write.
     await this.run('readwrite', async (store, tx) => {
-      const current = await Promise.all(checks.map((check) => store.get(check.key)));
-      const failed = checks.find((check, i) => !sameValue(current[i], check.value));
-      if (failed) {
-        tx.abort();
-        throw storageError('CONFLICT', `Conflict: "${failed.key}" changed since it was read`, { key: failed.key });
-      }
+      // The writes are queued right behind the check reads, without waiting for them: a transaction
+      // runs its requests in order, so the reads see the state before the writes, and a failed check
+      // aborts before anything commits (waiting first cost a round trip to the database per batch).
+      const current = Promise.all(checks.map((check) => store.get(check.key)));
+      current.catch(() => {}); // rejects only when the transaction aborts, which run() reports
+      // Plain requests, not idb's promise per request (two promises per write, a visible share of a
+      // log append): a failing request aborts the transaction, and run() awaits its outcome.
+      const raw = unwrap(store);
       try {
-        // Requests settle with the transaction, whose outcome run() awaits; these only must not go unhandled.
-        for (const op of ops) void (op.type === 'put' ? store.put(op.value, op.key) : store.delete(op.key)).catch(() => {});
+        for (const op of ops) {
+          if (op.type === 'put') raw.put(op.value, op.key);
+          else raw.delete(op.key);
+        }
       } catch (error) {
         tx.abort(); // e.g. DataCloneError, thrown synchronously: the ops already queued must not commit
         throw error;
+      }
+      const values = await current;
+      const failed = checks.find((check, i) => !sameValue(values[i], check.value));
+      if (failed) {
+        tx.abort();
+        throw storageError('CONFLICT', `Conflict: "${failed.key}" changed since it was read`, { key: failed.key });
       }
     });
   }

@@ -1,5 +1,8 @@
 import { HappenError } from '../core/errors.ts';
 import type { NodeStore } from '../core/extension.ts';
+import { bytesOver } from './json-size.ts';
+
+export { bytesOver, jsonBytes } from './json-size.ts';
 
 /**
  * The one interface every persistence backend implements. Keys are strings ordered by their
@@ -87,25 +90,6 @@ export function listRange(options: ListOptions): { start: string; end: string } 
   const last = prefixEnd(options.prefix);
   const end = options.end !== undefined && options.end < last ? options.end : last;
   return { start, end };
-}
-
-const encoder = new TextEncoder();
-
-/** Size of a value's JSON form in bytes (what the limits count). */
-export function jsonBytes(value: unknown): number {
-  return encoder.encode(JSON.stringify(value) ?? '').length;
-}
-
-/**
- * The JSON size of `value` when it exceeds `max` bytes, else `undefined`. Encoding is skipped when
- * the character count alone settles it (UTF-8 takes 1 to 3 bytes per UTF-16 unit): on the write path
- * of every event this halves the cost of the check.
- */
-export function bytesOver(value: unknown, max: number): number | undefined {
-  const json = JSON.stringify(value) ?? '';
-  if (json.length * 3 <= max) return undefined;
-  const size = json.length > max ? json.length : encoder.encode(json).length;
-  return size > max ? size : undefined;
 }
 
 // Lone surrogates would encode differently (or not at all) in UTF-8-keyed backends.
