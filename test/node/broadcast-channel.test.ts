@@ -1,0 +1,57 @@
+import { afterEach, expect, test } from 'vitest';
+import type { HappenError } from '../../src/core/errors.ts';
+import { broadcastChannel, type BroadcastChannelTransport } from '../../src/transports/broadcast-channel.ts';
+import type { FrameData } from '../../src/transports/transport.ts';
+
+// Node has BroadcastChannel but no Web Locks, so this exercises the channel election; the browser
+// runner (test/browser/bus-tests.mjs) covers tabs, workers and Web Locks.
+const opened: BroadcastChannelTransport[] = [];
+afterEach(() => opened.splice(0).forEach((t) => t.close()));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function peer(mesh: string) {
+  const t = broadcastChannel({ mesh, heartbeatMs: 40 });
+  const got: FrameData[] = [];
+  const errors: HappenError[] = [];
+  t.open({ receive: (d) => void got.push(d), status() {}, error: (e) => void errors.push(e) });
+  opened.push(t);
+  return { t, got, errors };
+}
+
+async function until(check: () => boolean, ms = 2_000) {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(5);
+  }
+}
+
+test('[node] broadcast-channel › frames cross, a foreign message is MALFORMED_FRAME, and the link keeps working', async () => {
+  const a = peer('node-frames');
+  const b = peer('node-frames');
+  const foreign = new BroadcastChannel('happen:node-frames');
+  foreign.postMessage({ not: 'a frame' });
+  foreign.close();
+  a.t.send(new Uint8Array([1, 2, 3]));
+  a.t.send('{"text":true}');
+  await until(() => b.got.length === 2);
+  expect(b.got.map((d) => (typeof d === 'string' ? d : [...d]))).toEqual([[1, 2, 3], '{"text":true}']);
+  expect(a.got).toEqual([]);
+  expect(b.errors.map((e) => `${e.category}/${e.code}`)).toEqual(['validation/MALFORMED_FRAME']);
+});
+
+test('[node] broadcast-channel › channel election: one leader of three; each close hands over to one of the rest', async () => {
+  const peers = [peer('node-election'), peer('node-election'), peer('node-election')];
+  const leaders = () => peers.filter((p) => p.t.isLeader());
+  await until(() => leaders().length === 1);
+  while (peers.length > 1) {
+    await sleep(120); // a second leader would show within a few heartbeats
+    expect(leaders()).toHaveLength(1);
+    const leader = leaders()[0]!;
+    peers.splice(peers.indexOf(leader), 1);
+    leader.t.close();
+    expect(leader.t.isLeader()).toBe(false);
+    await until(() => leaders().length === 1, 500);
+    await leaders()[0]!.t.leader; // resolves for the new leader
+  }
+});
