@@ -23,7 +23,7 @@ export interface HubAppOptions {
   /** The runtime's hono WebSocket helper (`@hono/node-ws`, `hono/deno`, ...). */
   upgradeWebSocket?: UpgradeWebSocket<any>;
   /** Takes over WebSocket upgrades entirely (instead of `upgradeWebSocket`). */
-  acceptWebSocket?: (request: Request, relay: Relay, admission: Admission) => Response | Promise<Response>;
+  acceptWebSocket?: (request: Request, relay: Relay, admission: Admission, mesh: string) => Response | Promise<Response>;
   /** SSE keep-alive comment interval in ms (default 15 s: under common proxy idle timeouts). */
   keepAliveMs?: number;
 }
@@ -56,7 +56,7 @@ export function createHubApp(options: HubAppOptions = {}): Hono {
     const mesh = c.req.param('mesh');
     const relay = relays.get(mesh);
     const admission = await admit(options.secret, c.req.raw, mesh);
-    if (options.acceptWebSocket) return options.acceptWebSocket(c.req.raw, relay, admission);
+    if (options.acceptWebSocket) return options.acceptWebSocket(c.req.raw, relay, admission, mesh);
     if (!options.upgradeWebSocket) return c.text('This hub has no WebSocket support', 501);
     const format = requestedFormat(c.req.raw);
     let session: SocketSession | undefined;

@@ -1,6 +1,7 @@
 /**
  * Edge runner: runs the conformance suite in workerd (via miniflare) in a Worker fetch handler and in a
- * Durable Object, then a Durable Object restart test (two Miniflare instances, one persist directory).
+ * Durable Object, then a Durable Object restart test (two Miniflare instances, one persist directory),
+ * then the Cloudflare hub (src/hub/cloudflare.ts) with real WebSocket and HTTP clients (hub.mjs).
  * Usage: `node test/edge/run.mjs [--filter <substring>]` (or HAPPEN_TEST_FILTER).
  * Prints PASS/FAIL lines, writes .test-results/edge.json, exits 0 only if every test passed.
  */
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { bundleWorker } from './build.mjs';
+import { hubTests } from './hub.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const resultsDir = join(root, '.test-results');
@@ -131,6 +133,12 @@ if (options && (!filter || RESTART_TEST.includes(filter))) {
   } catch (error) {
     record('workerd:durable-object', { name: RESTART_TEST, ok: false, ms: Date.now() - restartStarted, error: describe(error) });
   }
+}
+
+try {
+  await withTimeout(hubTests(join(resultsDir, 'edge-build'), record, filter), CONTEXT_TIMEOUT_MS, 'hub tests');
+} catch (error) {
+  fail('workerd:hub', describe(error));
 }
 
 const passed = results.filter((r) => r.ok).length;

@@ -1,0 +1,63 @@
+/**
+ * `happen/hub/deno`: the hub on Deno with `Deno.serve`. WebSockets use `Deno.upgradeWebSocket`
+ * directly (hono's Deno helper is deprecated in favour of a separate package).
+ */
+import { createHubApp } from './app.ts';
+import { createRelays } from './relays.ts';
+import { closeAllPeers, startSweeping, type HubServer, type ServeHubOptions } from './server.ts';
+import { frameData, openSession, requestedFormat } from './socket-session.ts';
+
+export type { HubServer, ServeHubOptions } from './server.ts';
+
+// The slice of the Deno namespace used here, so the library type-checks without Deno's types.
+interface DenoServer {
+  finished: Promise<void>;
+  shutdown(): Promise<void>;
+  addr: { port: number; hostname: string };
+}
+interface DenoLike {
+  serve(options: { port: number; hostname: string; onListen?: (addr: unknown) => void }, handler: (request: Request) => Response | Promise<Response>): DenoServer;
+  upgradeWebSocket(request: Request): { socket: WebSocket; response: Response };
+}
+
+/** Serves the hub with `Deno.serve`; resolves once it is listening. */
+export async function serveHub(options: ServeHubOptions = {}): Promise<HubServer> {
+  const deno = (globalThis as unknown as { Deno?: DenoLike }).Deno;
+  if (!deno) throw new Error('happen/hub/deno needs the Deno runtime');
+  const hostname = options.hostname ?? '127.0.0.1';
+  const relays = createRelays({ requireClaims: options.secret !== undefined, ...(options.id ? { id: options.id } : {}) });
+  const app = createHubApp({
+    relays,
+    ...(options.secret !== undefined ? { secret: options.secret } : {}),
+    ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
+    acceptWebSocket(request, relay, admission) {
+      const { socket, response } = deno.upgradeWebSocket(request);
+      socket.binaryType = 'arraybuffer'; // never Blobs: reading one is async and would reorder frames
+      const peer = { send: (data: string | Uint8Array) => socket.send(data as string), close: (code?: number, reason?: string) => socket.close(code, reason) };
+      const format = requestedFormat(request);
+      socket.onopen = () => {
+        const session = openSession(relay, peer, admission, format);
+        socket.onmessage = (event) => session.message(frameData(event.data));
+        socket.onclose = () => session.closed();
+        socket.onerror = () => session.closed();
+      };
+      return response;
+    },
+  });
+  const stopSweeping = startSweeping(relays, options.sweepMs);
+  let listening!: () => void;
+  const ready = new Promise<void>((resolve) => (listening = resolve));
+  const server = deno.serve({ port: options.port ?? 8787, hostname, onListen: () => listening() }, app.fetch);
+  await ready;
+  const port = server.addr.port;
+  return {
+    url: `http://${hostname}:${port}`,
+    port,
+    relays,
+    close: async () => {
+      stopSweeping();
+      closeAllPeers(relays);
+      await server.shutdown();
+    },
+  };
+}

@@ -1,0 +1,7 @@
+/** What the edge hub test drives from Node: the real client transports and the wire codec. */
+export { websocket } from '../../src/transports/websocket.ts';
+export { http } from '../../src/transports/http.ts';
+export { decodeFrame, encodeFrame } from '../../src/transports/codec.ts';
+export { buildEvent } from '../../src/core/event.ts';
+export { createIdGenerator } from '../../src/core/ids.ts';
+export { createAdmissionToken } from '../../src/security/tokens.ts';
