@@ -31,10 +31,12 @@ function runDeno(filter) {
   // The root deno.json sets "nodeModulesDir": "manual": bare imports resolve from the npm-installed
   // node_modules, so nothing is downloaded. Deno KV needs --unstable-kv; the KV tests write their
   // database files under .test-results and spawn deno itself (restart and missing-flag checks).
-  const args = ['test', '--config', 'deno.json', '--no-prompt', `--junit-path=${JUNIT}`, '--unstable-kv',
-    '--allow-read=.', `--allow-write=${OUT_DIR}`, `--allow-run=${realpathSync(DENO)}`];
+  const args = ['test', '--config', 'deno.json', '--no-prompt', `--junit-path=${JUNIT}`, '--unstable-kv', '--allow-env',
+    '--allow-read=.', `--allow-write=${OUT_DIR}`, `--allow-run=${realpathSync(DENO)}`,
+    // The hub tests serve and connect on loopback only; msgpackr reads its env switches.
+    '--allow-net=127.0.0.1,localhost', '--allow-env'];
   if (filter) args.push('--filter', filter); // a substring (deno reads "/.../" as a regex)
-  args.push('test/deno/conformance.test.ts', 'test/deno/storage.test.ts');
+  args.push('test/deno/conformance.test.ts', 'test/deno/storage.test.ts', 'test/deno/hub.test.ts');
   const env = {
     ...process.env,
     NO_COLOR: '1',
