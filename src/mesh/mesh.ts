@@ -149,9 +149,14 @@ export function mesh(options: MeshOptions): Mesh {
       return;
     }
     switch (frame.t) {
-      case 'presence':
-        if (frame.system !== system.id) report(table.presence(frame.system, frame.nodes, frame.interval, transport, Date.now()));
+      case 'presence': {
+        if (frame.system === system.id) return;
+        const newcomer = !table.has(frame.system);
+        report(table.presence(frame.system, frame.nodes, frame.interval, transport, Date.now()));
+        // On a bus nobody else tells a newcomer who is here: answer at once rather than at the next heartbeat.
+        if (newcomer && transport.reach === 'bus') sendFrame(presence(), [transport]);
         return;
+      }
       case 'bye':
         report(table.remove(frame.system, 'bye'));
         return;

@@ -80,6 +80,11 @@ export class PeerTable {
     return system === undefined ? undefined : this.#peers.get(system);
   }
 
+  /** Whether a system has been heard from. */
+  has(system: string): boolean {
+    return this.#peers.has(system);
+  }
+
   /** Every known peer. */
   peers(): Peer[] {
     return [...this.#peers.values()];

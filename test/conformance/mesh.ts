@@ -19,6 +19,7 @@ function system(bus: MemoryBus, id: string, opened: Mesh[], format: 'msgpack' | 
 
 async function closeAll(meshes: Mesh[]): Promise<void> {
   await Promise.all(meshes.map((m) => m.close()));
+  await sleep(1); // the goodbyes in flight on the bus land before the test ends
 }
 
 /** A raw peer on the bus that sends whatever bytes a test gives it. */
@@ -54,6 +55,24 @@ describe('mesh', () => {
       const remote = trace.events.find((e) => e.type === 'rows.read')!;
       equal(remote.context.causal.causationId, sent.event.id);
       deepEqual(remote.context.causal.path, ['ui', 'db']);
+    } finally {
+      await closeAll(meshes);
+    }
+  });
+
+  test('a newcomer is answered at once: it can reply to a request before any heartbeat', async () => {
+    const bus = memoryBus();
+    const meshes: Mesh[] = [];
+    try {
+      const slow = { heartbeatMs: 60_000 }; // no heartbeat will help within this test
+      const a = system(bus, 'sys-a', meshes, 'msgpack', slow);
+      const ui = a.happen.createNode('ui');
+      await a.mesh.ready;
+      const b = system(bus, 'sys-b', meshes, 'msgpack', slow);
+      b.happen.createNode('late').on('hi', () => 'hello');
+      await a.mesh.waitForNode('late', { timeout: 2_000 });
+      equal(await ui.send('late', { type: 'hi' }).return({ timeout: 2_000 }), 'hello');
+      ok(b.happen.nodes().includes('ui'), 'the newcomer learned the earlier nodes from the answer');
     } finally {
       await closeAll(meshes);
     }
