@@ -158,7 +158,7 @@ describe('[node] hub on @hono/node-server', () => {
       const wrong = await fetch(`${server.url}/mesh/m/stream?system=sys-c`, { headers: { authorization: `Bearer ${token}` } });
       expect(wrong.status).toBe(403);
       expect((await wrong.json()).error.code).toBe('WRONG_SUBJECT');
-      const ok = await fetch(`${server.url}/mesh/m/frames?system=sys-x`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: encode(presence('sys-x', ['x']), 'json') });
+      const ok = await fetch(`${server.url}/mesh/m/frames?system=sys-x`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: encode(presence('sys-x', ['x']), 'json') as string });
       expect(ok.status).toBe(202);
     });
   });
