@@ -22,6 +22,11 @@ const browserResults = await runInChromium();
 if (browserResults) report(browserResults);
 else console.log('  skipped: no Chromium at /usr/bin/chromium (set CHROMIUM_PATH)');
 
+console.log('\n# Chromium (a round trip over BroadcastChannel)');
+const busResults = await runInChromium('bus-browser-entry.ts', 'runBusBench');
+if (busResults) report(busResults);
+else console.log('  skipped: no Chromium at /usr/bin/chromium (set CHROMIUM_PATH)');
+
 console.log('\n# Chromium (the IndexedDB event log)');
 const storageResults = await runInChromium('storage-browser-entry.ts', 'runStorageBench');
 if (storageResults) report(storageResults);
