@@ -33,8 +33,8 @@ function runDeno(filter) {
   // database files under .test-results and spawn deno itself (restart and missing-flag checks).
   const args = ['test', '--config', 'deno.json', '--no-prompt', `--junit-path=${JUNIT}`, '--unstable-kv', '--allow-env',
     '--allow-read=.', `--allow-write=${OUT_DIR}`, `--allow-run=${realpathSync(DENO)}`,
-    // The hub tests serve and connect on loopback only; msgpackr reads its env switches.
-    '--allow-net=127.0.0.1,localhost', '--allow-env'];
+    // The hub tests serve and connect on loopback only.
+    '--allow-net=127.0.0.1,localhost'];
   if (filter) args.push('--filter', filter); // a substring (deno reads "/.../" as a regex)
   args.push('test/deno/conformance.test.ts', 'test/deno/storage.test.ts', 'test/deno/hub.test.ts');
   const env = {
