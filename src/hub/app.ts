@@ -81,25 +81,25 @@ export function createHubApp(options: HubAppOptions = {}): Hono {
     const key = `${mesh}\n${system}`;
     let peer = httpPeers.get(key);
     const presented = c.req.header('authorization')?.replace(/^Bearer /, '') ?? c.req.query('token');
-    if (options.secret !== undefined && (!peer || peer.token !== presented)) {
+    if (options.secret !== undefined && (!peer || peer.token !== presented || Date.now() > peer.tokenExp)) {
       const admission = await admit(options.secret, c.req.raw, mesh);
       if (admission.error) return admission.error;
       if (admission.claims!.sub !== system) return new HappenError('security', 'WRONG_SUBJECT', `This token admits ${admission.claims!.sub}, not ${system}`);
-      if (peer) peer.token = admission.token;
-      else {
-        peer = newPeer(relay, key, system);
-        peer.token = admission.token;
+      if (!peer) {
+        peer = newPeer(key, system);
         relay.join(peer, { format: 'json', fixedFormat: true, claims: admission.claims! });
       }
+      peer.token = admission.token;
+      peer.tokenExp = admission.claims!.exp;
     }
     if (!peer) {
-      peer = newPeer(relay, key, system);
+      peer = newPeer(key, system);
       relay.join(peer, { format: 'json', fixedFormat: true });
     }
     return peer;
   }
 
-  function newPeer(_relay: Relay, key: string, system: string): HttpPeer {
+  function newPeer(key: string, system: string): HttpPeer {
     const peer = new HttpPeer(system, (closed) => {
       if (httpPeers.get(key) === closed) httpPeers.delete(key);
     });

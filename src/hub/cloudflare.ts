@@ -12,8 +12,7 @@ import { createHubApp } from './app.ts';
 import type { Admission } from './admission.ts';
 import type { Peer, PeerState, Relay } from './relay.ts';
 import { createRelays, type Relays } from './relays.ts';
-import { requestedFormat } from './socket-session.ts';
-import { frameData } from './socket-session.ts';
+import { frameData, requestedFormat } from './socket-session.ts';
 
 // The few workerd shapes used here, so the library needs no @cloudflare/workers-types.
 /** A server-side WebSocket in workerd. */

@@ -17,8 +17,9 @@ export class HttpPeer implements Peer {
   #stream?: ReadableStreamDefaultController<Uint8Array>;
   #keepAlive?: ReturnType<typeof setInterval>;
   #closed = false;
-  /** The admission token last verified for this peer, so repeated POSTs skip the HMAC. */
+  /** The admission token last verified for this peer and its expiry, so repeated POSTs skip the HMAC until then. */
   token?: string;
+  tokenExp = 0;
 
   constructor(
     readonly system: string,
