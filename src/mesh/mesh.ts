@@ -1,5 +1,5 @@
 import { HappenError } from '../core/errors.ts';
-import { ERROR_EVENT, type HappenEvent } from '../core/event.ts';
+import { ERROR_EVENT, REPLY_EVENT, type HappenEvent } from '../core/event.ts';
 import type { EventRouter, HappenExtension } from '../core/extension.ts';
 import type { HappenNode } from '../core/node-api.ts';
 import type { Happen } from '../core/system.ts';
@@ -193,10 +193,14 @@ export function mesh(options: MeshOptions): Mesh {
     sendRemote(event: HappenEvent) {
       if (closed) return false;
       const target = event.context.target!;
-      const host = table.hostOf(target)?.transport ?? transports.find((t) => t.reach === 'hub');
-      if (host === undefined) return false;
+      const peer = table.hostOf(target);
+      let via: Transport[] = peer ? [peer.transport] : transports.filter((t) => t.reach === 'hub').slice(0, 1);
+      // A reply or error answers a node that just spoke to us, even if its presence has not arrived
+      // yet (a replayed durable request): on a bus, send it anyway; only the node's host keeps it.
+      if (via.length === 0 && (event.type === REPLY_EVENT || event.type === ERROR_EVENT)) via = transports.filter((t) => t.reach === 'bus');
+      if (via.length === 0) return false;
       seen.add(event.id);
-      sendFrame({ v: PROTOCOL_VERSION, t: 'event', from: system!.id, event }, [host], { node: target, system: table.hostOf(target)?.system });
+      sendFrame({ v: PROTOCOL_VERSION, t: 'event', from: system!.id, event }, via, { node: target, ...(peer ? { system: peer.system } : {}) });
       return true;
     },
     broadcastRemote(event: HappenEvent) {

@@ -64,6 +64,10 @@ describe('[node] no Node API in the library', () => {
       write: false,
       format: 'esm',
       platform: 'neutral',
+      // nats-core's @nats-io/nkeys and /nuid declare only "main"; tweetnacl's guarded require('crypto')
+      // is a Node fallback its browser field replaces — neither is a Node API in what ships to other runtimes.
+      mainFields: ['module', 'main'],
+      external: ['crypto'],
       outdir: 'out',
       logLevel: 'silent',
     });
