@@ -63,6 +63,7 @@ interface Pending {
 const MAX_BATCH = 400;
 const MAX_ATTEMPTS = 5;
 const PAGE = 256;
+const MAX_PAGE = 4096;
 const SEQUENCE_DIGITS = 15;
 const MAX_SEQUENCE = 10 ** SEQUENCE_DIGITS - 1;
 const NAME_SHAPE = /^[^\s/]{1,200}$/;
@@ -150,14 +151,16 @@ export class EventLog {
     for await (const entry of this.entries(query)) yield entry.event;
   }
 
-  // Pages of entries in the query's sequence range.
+  // Pages of entries in the query's sequence range. Pages grow from 256 to 4,096 entries: a short
+  // read stays one small request, a long replay costs a few reads instead of one per 256 events
+  // (each is a transaction, a round trip to the database), and a page stays bounded in memory.
   private async *pages(query: LogQuery): AsyncGenerator<LoggedEvent[]> {
     let start = this.entryKey(Math.max(1, query.from ?? 1));
     const end = query.to === undefined ? undefined : this.entryKey(query.to + 1);
-    for (;;) {
-      const page = await this.storage.list<HappenEvent>({ prefix: this.#prefix + 'e/', start, end, limit: PAGE });
+    for (let size = PAGE; ; size = Math.min(2 * size, MAX_PAGE)) {
+      const page = await this.storage.list<HappenEvent>({ prefix: this.#prefix + 'e/', start, end, limit: size });
       if (page.length > 0) yield page.map(([key, event]) => ({ sequence: sequenceOf(key), event }));
-      if (page.length < PAGE) return;
+      if (page.length < size) return;
       start = this.entryKey(sequenceOf(page[page.length - 1]![0]) + 1);
     }
   }
