@@ -14,16 +14,23 @@ const entries = {
   'happen/storage/indexeddb': 'src/storage/indexeddb.ts',
   'happen/storage/durable-object': 'src/storage/durable-object.ts',
   'happen/storage/deno-kv': 'src/storage/deno-kv.ts',
+  'happen/mesh': 'src/mesh/index.ts',
+  'happen/transports/broadcast-channel': 'src/transports/broadcast-channel.ts',
+  'happen/transports/websocket': 'src/transports/websocket.ts',
+  'happen/transports/http': 'src/transports/http.ts',
+  'happen/transports/nats': 'src/transports/nats.ts',
+  'happen/hub': 'src/hub/index.ts',
+  'happen/hub/cloudflare': 'src/hub/cloudflare.ts',
 };
 
 const sizes = {};
 for (const [name, entry] of Object.entries(entries)) {
-  const result = await build({ entryPoints: [entry], bundle: true, minify: true, format: 'esm', platform: 'neutral', write: false, logLevel: 'error' });
+  const result = await build({ entryPoints: [entry], bundle: true, minify: true, format: 'esm', platform: 'neutral', mainFields: ['module', 'main'], external: ['crypto'], write: false, logLevel: 'error' });
   const code = result.outputFiles[0].contents;
   sizes[name] = { min: code.length, gzip: gzipSync(code, { level: 9 }).length };
 }
 for (const [name, s] of Object.entries(sizes)) {
-  console.log(`${name.padEnd(18)} ${(s.min / 1024).toFixed(1).padStart(6)} KB min  ${(s.gzip / 1024).toFixed(2).padStart(6)} KB min+gzip`);
+  console.log(`${name.padEnd(36)} ${(s.min / 1024).toFixed(1).padStart(6)} KB min  ${(s.gzip / 1024).toFixed(2).padStart(6)} KB min+gzip`);
 }
 const core = sizes.happen.gzip;
 console.log(`core budget: ${(core / 1024).toFixed(2)} KB of ${CORE_BUDGET / 1024} KB (${Math.round((core / CORE_BUDGET) * 100)}%)`);
