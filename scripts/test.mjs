@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The whole test suite, every runner, one closing line: `N passed, N failed`.
 //   node scripts/test.mjs                 typecheck, size budget, Node, Chromium, workerd, Deno
-//   node scripts/test.mjs --only deno     one runner (typecheck | size | node | browser | edge | deno)
+//   node scripts/test.mjs --only deno     one runner (typecheck | size | node | browser | edge | deno | mesh)
 //   node scripts/test.mjs --filter causal only tests whose name contains "causal"
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -24,6 +24,7 @@ const runners = [
   { name: 'browser', run: () => runScript('test/browser/run.mjs', 'browser.json') },
   { name: 'edge', run: () => runScript('test/edge/run.mjs', 'edge.json') },
   { name: 'deno', run: () => runScript('test/deno/run.mjs', 'deno.json') },
+  { name: 'mesh', run: () => runScript('test/mesh/run.mjs', 'mesh.json') },
 ];
 
 function exec(cmd, cmdArgs) {

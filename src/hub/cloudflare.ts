@@ -76,13 +76,17 @@ export class HubDurableObject {
   constructor(ctx: HubDurableObjectState, env: Partial<HubEnv> = {}) {
     this.#ctx = ctx;
     const secret = env.HAPPEN_HUB_SECRET || undefined;
-    this.#relays = createRelays({
-      requireClaims: secret !== undefined,
-      onState: (peer, state) => {
-        const socket = this.#sockets.get(peer);
-        socket?.ws.serializeAttachment({ mesh: socket.mesh, state } satisfies Attachment);
+    this.#relays = createRelays(
+      {
+        requireClaims: secret !== undefined,
+        onState: (peer, state) => {
+          const socket = this.#sockets.get(peer);
+          socket?.ws.serializeAttachment({ mesh: socket.mesh, state } satisfies Attachment);
+        },
       },
-    });
+      // Deferred: a subclass's fields are not initialised yet while this constructor runs.
+      (mesh, relay) => queueMicrotask(() => this.meshOpened(mesh, relay)),
+    );
     // Woken from hibernation: the sockets are still open; rebuild their peers from the attachments.
     for (const ws of ctx.getWebSockets()) {
       const attachment = ws.deserializeAttachment() as Attachment | null;
@@ -98,6 +102,13 @@ export class HubDurableObject {
   fetch(request: Request): Response | Promise<Response> {
     return this.#app.fetch(request);
   }
+
+  /**
+   * Called once per mesh as this object first serves it (and again after waking from hibernation).
+   * Override it to host edge nodes inside the hub: `createHappen({ extensions: [mesh({ transports:
+   * [localTransport(relay)] })] })`. A hosted system's heartbeat keeps the object awake.
+   */
+  protected meshOpened(_mesh: string, _relay: Relay): void {}
 
   webSocketMessage(ws: CloudflareWebSocket, message: string | ArrayBuffer): void {
     const found = this.#find(ws);

@@ -10,13 +10,16 @@ export interface Relays {
   stats(): { meshes: number; peers: number; nodes: number };
 }
 
-/** Creates an empty registry; every relay it makes shares `options`. */
-export function createRelays(options: RelayOptions = {}): Relays {
+/** Creates an empty registry; every relay it makes shares `options`. `created` sees each new relay (to host edge nodes in it). */
+export function createRelays(options: RelayOptions = {}, created?: (mesh: string, relay: Relay) => void): Relays {
   const relays = new Map<string, Relay>();
   return {
     get(mesh) {
       let relay = relays.get(mesh);
-      if (!relay) relays.set(mesh, (relay = createRelay(options)));
+      if (!relay) {
+        relays.set(mesh, (relay = createRelay(options)));
+        created?.(mesh, relay);
+      }
       return relay;
     },
     entries: () => [...relays],
