@@ -73,14 +73,17 @@ export class System implements Happen {
   readonly timeout: number;
   readonly web: CausalWeb;
   readonly views: Views;
-  /** The event whose handler is running synchronously right now: the implicit cause of emits. */
-  current: HappenEvent | undefined;
+  // Set only outside the drain (replay, held deliveries); inside it the queue slot being delivered
+  // names the cause, so the drain stores a number per event instead of an event (no write barrier).
+  #cause: HappenEvent | undefined;
+  #delivering = -1;
   #nodes = new Map<string, NodeImpl>();
   #nextId: IdGenerator = createIdGenerator();
   #clock = new EventClock();
   // Flat [event, handle, event, handle, ...]: no wrapper object per queued event.
   #queue: Array<HappenEvent | SendHandle | undefined> = [];
   #head = 0;
+  #tail = 0;
   #scheduled = false;
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
@@ -129,6 +132,15 @@ export class System implements Happen {
     this.subscriptionsChanged();
     for (const extension of this.#extensions) extension.nodeCreated?.(node);
     return node;
+  }
+
+  /** The event whose handler is running synchronously right now: the implicit cause of emits. */
+  get current(): HappenEvent | undefined {
+    return this.#cause ?? (this.#delivering < 0 ? undefined : (this.#queue[this.#delivering] as HappenEvent));
+  }
+
+  set current(event: HappenEvent | undefined) {
+    this.#cause = event;
   }
 
   getNode<S = any>(id: string): HappenNode<S> | undefined {
@@ -371,16 +383,17 @@ export class System implements Happen {
     const queue = this.#queue;
     try {
       while (this.#head < queue.length) {
-        const event = queue[this.#head] as HappenEvent;
-        const handle = queue[this.#head + 1] as SendHandle | undefined;
-        this.#head += 2; // the whole queue is released when the drain ends
+        const at = this.#head;
+        const event = queue[at] as HappenEvent;
+        const handle = queue[at + 1] as SendHandle | undefined;
+        this.#head = at + 2; // the whole queue is released when the drain ends
         this.#clock.invalidate(); // handlers may run long: their emits read a fresh time
         // The implicit cause of emits made synchronously by this event's handlers.
-        this.current = event;
+        this.#delivering = at;
         this.deliver(event, handle);
       }
     } finally {
-      this.current = undefined;
+      this.#delivering = -1;
     }
     queue.length = 0;
     this.#head = 0;
