@@ -5,6 +5,7 @@ import { dispatchScenarios } from './dispatch.ts';
 import { report, runScenario, type ScenarioResult } from './harness.ts';
 import { securityScenarios } from './security.ts';
 import { codecScenarios, codecSizes } from './codec.ts';
+import { runHubBench } from './hub.ts';
 
 console.log('# Node');
 const results: ScenarioResult[] = [];
@@ -16,6 +17,9 @@ const codecResults: ScenarioResult[] = [];
 for (const build of codecScenarios) codecResults.push(await runScenario(build()));
 report(codecResults);
 console.log(`  event frame size: msgpack ${codecSizes.msgpack} B, JSON ${codecSizes.json} B (${(codecSizes.msgpack / codecSizes.json).toFixed(2)}×)`);
+
+console.log('\n# The hub (Node)');
+await runHubBench();
 
 console.log('\n# Chromium (dispatch scenarios in a page)');
 const browserResults = await runInChromium();

@@ -103,11 +103,10 @@ export function mesh(options: MeshOptions): Mesh {
 
   // Encodes once per format, whatever the number of transports.
   const sendFrame = (frame: Frame, targets: Iterable<Transport>, route?: FrameRoute) => {
-    const encoded = new Map<FrameFormat, FrameData>();
+    let packed: FrameData | undefined;
+    let text: FrameData | undefined;
     for (const transport of targets) {
-      const format = formatOf(transport);
-      let data = encoded.get(format);
-      if (data === undefined) encoded.set(format, (data = encode(frame, format)));
+      const data = formatOf(transport) === 'json' ? (text ??= encode(frame, 'json')) : (packed ??= encode(frame, 'msgpack'));
       stats.framesOut++;
       transport.send(data, route);
     }

@@ -1,12 +1,20 @@
-/** A bounded set of recently seen ids: the oldest are forgotten first. */
+/** A bounded set of recently seen ids: the oldest are forgotten first (a ring, so no iterator per add). */
 export class RecentIds {
   #ids = new Set<string>();
-  constructor(private readonly capacity: number) {}
+  #ring: Array<string | undefined>;
+  #next = 0;
+
+  constructor(capacity: number) {
+    this.#ring = new Array(Math.max(1, capacity));
+  }
 
   /** Adds an id; returns false when it was already there (a duplicate). */
   add(id: string): boolean {
     if (this.#ids.has(id)) return false;
-    if (this.#ids.size >= this.capacity) this.#ids.delete(this.#ids.values().next().value!);
+    const oldest = this.#ring[this.#next];
+    if (oldest !== undefined) this.#ids.delete(oldest);
+    this.#ring[this.#next] = id;
+    this.#next = (this.#next + 1) % this.#ring.length;
     this.#ids.add(id);
     return true;
   }
