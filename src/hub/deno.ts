@@ -2,6 +2,7 @@
  * `happen/hub/deno`: the hub on Deno with `Deno.serve`. WebSockets use `Deno.upgradeWebSocket`
  * directly (hono's Deno helper is deprecated in favour of a separate package).
  */
+import { HappenError } from '../core/errors.ts';
 import { createHubApp } from './app.ts';
 import { createRelays } from './relays.ts';
 import { closeAllPeers, startSweeping, type HubServer, type ServeHubOptions } from './server.ts';
@@ -23,7 +24,7 @@ interface DenoLike {
 /** Serves the hub with `Deno.serve`; resolves once it is listening. */
 export async function serveHub(options: ServeHubOptions = {}): Promise<HubServer> {
   const deno = (globalThis as unknown as { Deno?: DenoLike }).Deno;
-  if (!deno) throw new Error('happen/hub/deno needs the Deno runtime');
+  if (!deno) throw new HappenError('runtime', 'UNSUPPORTED_RUNTIME', 'happen/hub/deno needs the Deno runtime (use happen/hub/node on Node)');
   const hostname = options.hostname ?? '127.0.0.1';
   const relays = createRelays({ requireClaims: options.secret !== undefined, ...(options.id ? { id: options.id } : {}) });
   const app = createHubApp({
