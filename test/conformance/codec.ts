@@ -1,6 +1,6 @@
 import type { HappenEvent } from '../../src/index.ts';
 import { decodeFrame, encodeFrame, type Frame } from '../../src/transports/index.ts';
-import { deepEqual, equal, isHappenError, ok } from './assert.ts';
+import { deepEqual, equal, isHappenError, ok, throws } from './assert.ts';
 import { describe, test } from './harness.ts';
 
 const id = '0mjuq0e8000000000000000';
@@ -57,18 +57,18 @@ describe('wire codec', () => {
   });
 
   test('typed errors: oversized, wrong version, unknown kind, bad event, wrong type', () => {
-    isHappenError(catchError(() => decodeFrame(new Uint8Array(100), { maxBytes: 10 })), 'validation', 'FRAME_TOO_LARGE');
-    isHappenError(catchError(() => decodeFrame('x'.repeat(100), { maxBytes: 10 })), 'validation', 'FRAME_TOO_LARGE');
-    isHappenError(catchError(() => decodeFrame('{"v":2,"t":"bye","system":"a"}')), 'validation', 'UNSUPPORTED_VERSION');
-    isHappenError(catchError(() => decodeFrame('{"v":1,"t":"hello"}')), 'validation', 'MALFORMED_FRAME');
-    isHappenError(catchError(() => decodeFrame('{"v":1,"t":"event","from":"a","event":{"id":"x"}}')), 'validation', 'MALFORMED_EVENT');
-    isHappenError(catchError(() => decodeFrame(42)), 'validation', 'MALFORMED_FRAME');
-    isHappenError(catchError(() => decodeFrame(new Uint8Array(0))), 'validation', 'MALFORMED_FRAME');
-    isHappenError(catchError(() => encodeFrame({ v: 1, t: 'event', from: 'a', event: { ...event, payload: 10n } }, 'json')), 'validation', 'UNENCODABLE_FRAME');
-    isHappenError(catchError(() => encodeFrame({ v: 1, t: 'event', from: 'a', event: { ...event, payload: Symbol('s') } })), 'validation', 'UNENCODABLE_FRAME');
+    isHappenError(throws(() => decodeFrame(new Uint8Array(100), { maxBytes: 10 })), 'validation', 'FRAME_TOO_LARGE');
+    isHappenError(throws(() => decodeFrame('x'.repeat(100), { maxBytes: 10 })), 'validation', 'FRAME_TOO_LARGE');
+    isHappenError(throws(() => decodeFrame('{"v":2,"t":"bye","system":"a"}')), 'validation', 'UNSUPPORTED_VERSION');
+    isHappenError(throws(() => decodeFrame('{"v":1,"t":"hello"}')), 'validation', 'MALFORMED_FRAME');
+    isHappenError(throws(() => decodeFrame('{"v":1,"t":"event","from":"a","event":{"id":"x"}}')), 'validation', 'MALFORMED_EVENT');
+    isHappenError(throws(() => decodeFrame(42)), 'validation', 'MALFORMED_FRAME');
+    isHappenError(throws(() => decodeFrame(new Uint8Array(0))), 'validation', 'MALFORMED_FRAME');
+    isHappenError(throws(() => encodeFrame({ v: 1, t: 'event', from: 'a', event: { ...event, payload: 10n } }, 'json')), 'validation', 'UNENCODABLE_FRAME');
+    isHappenError(throws(() => encodeFrame({ v: 1, t: 'event', from: 'a', event: { ...event, payload: Symbol('s') } })), 'validation', 'UNENCODABLE_FRAME');
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    isHappenError(catchError(() => encodeFrame({ v: 1, t: 'event', from: 'a', event: { ...event, payload: circular } })), 'validation', 'UNENCODABLE_FRAME');
+    isHappenError(throws(() => encodeFrame({ v: 1, t: 'event', from: 'a', event: { ...event, payload: circular } })), 'validation', 'UNENCODABLE_FRAME');
   });
 
   test('fuzz: 3,000 random, truncated and bit-flipped frames never throw anything but a typed error', () => {
@@ -97,12 +97,3 @@ describe('wire codec', () => {
     ok(decoded < 3_000, 'most corrupt input is refused');
   });
 });
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}

@@ -7,6 +7,9 @@ import { createHappen } from '../../src/index.ts';
 import { mesh } from '../../src/mesh/index.ts';
 import { websocket } from '../../src/transports/websocket.ts';
 
+// The slice of Deno's namespace used here, so the Node type check needs no Deno types.
+declare const Deno: { args: string[]; pid: number };
+
 const url = Deno.args[0]!;
 const peerMesh = mesh({ transports: [websocket(url, { minReconnectDelay: 50 })], heartbeatMs: 300 });
 const happen = createHappen({ id: 'deno', extensions: [peerMesh] });
