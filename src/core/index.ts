@@ -16,7 +16,7 @@ export type { NodeState } from './state.ts';
 export type { ReturnOptions, SendResult } from './send-handle.ts';
 export type { Handler, HappenNode, NodeConfig, SubscribeOptions } from './node.ts';
 export type { Trace, TraceNode } from './causal-web.ts';
-export type { Happen, HappenConfig } from './system.ts';
+export type { Happen, HappenConfig, IngestOptions } from './system.ts';
 export { authorize, logging, rateLimit, type LoggingOptions, type RateLimitOptions } from './builtins.ts';
 
 /** Creates a configured Happen system; its nodes share one dispatcher and causal web. */

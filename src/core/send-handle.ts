@@ -26,6 +26,8 @@ export class SendHandle<T = any> implements SendResult<T>, Awaitable {
   replyRemotely = false;
   /** Called once when the handle is done (settled or timed out), so a registry of pending sends can forget it. */
   onDone: (() => void) | undefined;
+  /** Sees the outcome once it arrives (an ingest that asked to know when its event was handled). */
+  observe: ((outcome: Outcome) => void) | undefined;
 
   constructor(
     public event: HappenEvent,
@@ -70,6 +72,7 @@ export class SendHandle<T = any> implements SendResult<T>, Awaitable {
     const settle = this.#settle;
     this.#settle = undefined;
     this.done();
+    this.observe?.(outcome);
     settle?.(outcome);
   }
 
@@ -93,4 +96,35 @@ function timedOut(event: HappenEvent, ms: number): HappenError {
     eventId: event.id,
     timeout: ms,
   });
+}
+
+/**
+ * Collects the outcomes of one broadcast's handling across the nodes it reached: settled once every
+ * node's flows have, failed if any failed (the first failure wins). Used when an ingest asks to know.
+ */
+export class BroadcastOutcome extends SendHandle {
+  #left = 0;
+  #failure: Outcome | undefined;
+  #reported = false;
+
+  constructor(event: HappenEvent, private readonly report: (outcome: Outcome) => void) {
+    super(event, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** How many nodes the broadcast reached; zero settles it at once. */
+  expect(nodes: number): void {
+    this.#left = nodes;
+    if (nodes === 0) this.finish();
+  }
+
+  override settle(outcome: Outcome): void {
+    if (!outcome.ok) this.#failure ??= outcome;
+    if (--this.#left <= 0) this.finish();
+  }
+
+  private finish(): void {
+    if (this.#reported) return;
+    this.#reported = true;
+    this.report(this.#failure ?? { ok: true, value: undefined });
+  }
 }

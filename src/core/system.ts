@@ -8,7 +8,8 @@ import { isThenable } from './continuum.ts';
 import { NODE_ID, parseEvent } from './event-shape.ts';
 import type { EmitOptions, EventRouter, HappenExtension } from './extension.ts';
 import { Failure, NodeImpl, type HappenNode, type NodeConfig } from './node.ts';
-import { SendHandle } from './send-handle.ts';
+import { BroadcastOutcome, SendHandle } from './send-handle.ts';
+import type { Outcome } from './hooks.ts';
 
 /** Configuration of a Happen system. */
 export interface HappenConfig {
@@ -24,6 +25,16 @@ export interface HappenConfig {
   timeout?: number;
   /** System-wide extensions (e.g. `security(...)` from `happen/security`), applied in order. */
   extensions?: HappenExtension[];
+}
+
+/** Options for {@link Happen.ingest}. */
+export interface IngestOptions {
+  /**
+   * Called once the event was handled here: every matching flow of every node it reached has settled
+   * (`ok: false` with the first failure). Not called when admission refuses it (ingest rejects instead).
+   * Durable delivery acks on it.
+   */
+  handled?: (outcome: Outcome) => void;
 }
 
 /** A configured Happen system: its nodes share one dispatcher and one causal web. */
@@ -46,7 +57,7 @@ export interface Happen {
    * extensions' admission (signatures, replay, ACLs), then delivers it. Rejects with a `HappenError`
    * (also recorded as an error event) when refused.
    */
-  ingest(raw: unknown): Promise<HappenEvent>;
+  ingest(raw: unknown, options?: IngestOptions): Promise<HappenEvent>;
   /**
    * Broadcasts an event from the system itself (sender = the system id) to its own nodes only, never
    * to other systems: how extensions report what they observe (a peer leaving the mesh, a bad frame).
@@ -260,7 +271,7 @@ export class System implements Happen {
     return error;
   }
 
-  ingest(raw: unknown): Promise<HappenEvent> {
+  ingest(raw: unknown, options: IngestOptions = {}): Promise<HappenEvent> {
     let event: HappenEvent;
     try {
       event = parseEvent(raw);
@@ -269,8 +280,15 @@ export class System implements Happen {
     }
     this.#foreign.add(event);
     // With a mesh, a send from another system is answered there: its outcome travels back as a reply event.
-    const handle = this.#router !== undefined && event.context.target !== undefined && event.type !== REPLY_EVENT ? new SendHandle(event, this.timeout) : undefined;
-    if (handle) handle.replyRemotely = true;
+    const handled = options.handled;
+    let handle: SendHandle | undefined;
+    if (event.context.target === undefined) {
+      if (handled) handle = new BroadcastOutcome(event, handled);
+    } else if (event.type !== REPLY_EVENT && (this.#router !== undefined || handled)) {
+      handle = new SendHandle(event, this.timeout);
+      handle.replyRemotely = this.#router !== undefined;
+      handle.observe = handled;
+    }
     // One admission at a time, so events are delivered in the order they arrived.
     const admitted = this.#ingestTail.then(async () => {
       for (const extension of this.#incoming) await extension.incoming!(event);
@@ -279,13 +297,18 @@ export class System implements Happen {
     return this.track(
       admitted.then(
         () => {
-          if (event.type === REPLY_EVENT) this.replyArrived(event);
-          else this.dispatch(event, handle);
+          if (event.type === REPLY_EVENT) {
+            this.replyArrived(event);
+            handled?.({ ok: true, value: undefined });
+          } else this.dispatch(event, handle);
           return event;
         },
         (cause) => {
           const error = this.refuse(this.id, event, cause);
-          if (handle) this.settleSend(handle, this.id, new Failure(error));
+          if (handle && !(handle instanceof BroadcastOutcome)) {
+            handle.observe = undefined; // a refusal rejects the ingest; it is not a handling outcome
+            this.settleSend(handle, this.id, new Failure(error));
+          }
           throw error;
         },
       ),
@@ -404,7 +427,9 @@ export class System implements Happen {
   private deliver(event: HappenEvent, handle: SendHandle | undefined): void {
     const target = event.context.target;
     if (target === undefined) {
-      for (const route of this.planBroadcast(event.type)) route.node.receive(event, route.subs, undefined);
+      const plan = this.planBroadcast(event.type);
+      if (handle !== undefined) (handle as BroadcastOutcome).expect(plan.length); // only an ingest that asked passes one
+      for (const route of plan) route.node.receive(event, route.subs, handle);
       if (this.#router !== undefined && !this.#foreign.has(event)) this.routeOut(event, undefined);
       return;
     }

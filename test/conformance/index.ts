@@ -13,6 +13,7 @@ import './errors.ts';
 import './security.ts';
 import './storage.ts';
 import './codec.ts';
+import './ingest.ts';
 import './mesh.ts';
 
 export { conformanceTests, runConformance, type ConformanceResult } from './harness.ts';
