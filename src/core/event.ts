@@ -92,13 +92,7 @@ export function buildEvent(
   rootPath?: string[],
 ): HappenEvent {
   const causationId = input.causationId ?? cause?.id;
-  const parentPath = cause?.context.causal.path;
-  let path: string[];
-  if (parentPath === undefined) path = rootPath ?? [sender];
-  else {
-    path = parentPath.length >= MAX_PATH ? parentPath.slice(1 - MAX_PATH) : parentPath.slice();
-    path.push(sender);
-  }
+  const path = cause === undefined ? (rootPath ?? [sender]) : extendPath(cause.context.causal.path, sender);
   const causal: CausalContext = {
     id,
     sender,
@@ -107,11 +101,20 @@ export function buildEvent(
     path,
     timestamp,
   };
-  let context: EventContext = { causal };
-  if (input.context !== undefined) {
-    const { causal: _causal, target: _target, ...extra } = input.context;
-    context = { ...extra, causal };
-  }
-  if (target !== undefined) context.target = target;
+  const context: EventContext = input.context === undefined ? (target === undefined ? { causal } : { causal, target }) : withExtra(input.context, causal, target);
   return { id, type: input.type, payload: input.payload, context };
+}
+
+// The rarer parts of buildEvent live apart, so buildEvent stays small enough to inline.
+function extendPath(parent: string[], sender: string): string[] {
+  const path = parent.length >= MAX_PATH ? parent.slice(1 - MAX_PATH) : parent.slice();
+  path.push(sender);
+  return path;
+}
+
+function withExtra(extra: Record<string, unknown>, causal: CausalContext, target: string | undefined): EventContext {
+  const { causal: _causal, target: _target, ...rest } = extra;
+  const context: EventContext = { ...rest, causal };
+  if (target !== undefined) context.target = target;
+  return context;
 }

@@ -259,6 +259,16 @@ export class NodeImpl<S = any> implements HappenNode<S> {
 
   // Runs preEmit hooks and emit middleware; returns the event that left, or undefined if dropped.
   private leave(event: HappenEvent, handle: SendHandle | undefined, options: EmitOptions): HappenEvent | undefined {
+    if (this.#replaying === 0 && !this.#hasPreEmit && this.#emitMiddleware.length === 0) {
+      if (handle) handle.event = event;
+      this.#accepted = this.system.dispatchFrom(this, event, handle, options);
+      return event;
+    }
+    return this.leaveSlowly(event, handle, options);
+  }
+
+  // The rest of leave, apart so the common case stays small enough to inline.
+  private leaveSlowly(event: HappenEvent, handle: SendHandle | undefined, options: EmitOptions): HappenEvent | undefined {
     if (this.#replaying > 0) {
       handle?.settle({ ok: false, error: new HappenError('runtime', 'SUPPRESSED_IN_REPLAY', `${this.id} is replaying: ${event.type} was not sent`) });
       return undefined;

@@ -94,7 +94,6 @@ export class System implements Happen {
   // Flat [event, handle, event, handle, ...]: no wrapper object per queued event.
   #queue: Array<HappenEvent | SendHandle | undefined> = [];
   #head = 0;
-  #tail = 0;
   #scheduled = false;
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
@@ -200,11 +199,16 @@ export class System implements Happen {
    * `undefined`, or to the error that refused it (already reported as an error event).
    */
   dispatchFrom(node: NodeImpl, event: HappenEvent, handle?: SendHandle, options: EmitOptions = {}): Promise<HappenError | undefined> | undefined {
-    const commit = node.commit;
-    if (this.#outgoing.length === 0 && commit === undefined) {
+    if (this.#outgoing.length === 0 && node.commit === undefined) {
       this.dispatch(event, handle);
       return undefined;
     }
+    return this.dispatchThrough(node, event, handle, options);
+  }
+
+  // The rest of dispatchFrom, apart so the common case stays small enough to inline.
+  private dispatchThrough(node: NodeImpl, event: HappenEvent, handle: SendHandle | undefined, options: EmitOptions): Promise<HappenError | undefined> | undefined {
+    const commit = node.commit;
     let committed: unknown;
     try {
       const stepped = node.outgoingTail === undefined ? this.runOutgoing(node, event) : node.outgoingTail.then(() => this.runOutgoing(node, event));
@@ -433,6 +437,11 @@ export class System implements Happen {
       if (this.#router !== undefined && !this.#foreign.has(event)) this.routeOut(event, undefined);
       return;
     }
+    this.deliverTo(target, event, handle);
+  }
+
+  // A send's delivery, apart so the broadcast path stays small enough to inline.
+  private deliverTo(target: string, event: HappenEvent, handle: SendHandle | undefined): void {
     const node = this.#nodes.get(target);
     const subs = node?.matching(event.type);
     if (node && subs!.length > 0) return node.receive(event, subs!, handle);
@@ -464,7 +473,10 @@ export class System implements Happen {
   }
 
   private planBroadcast(type: string): BroadcastRoute[] {
-    if (type === this.#lastPlanType) return this.#lastPlan; // bursts of one type skip the Map lookup
+    return type === this.#lastPlanType ? this.#lastPlan : this.planFor(type); // bursts of one type skip the Map lookup
+  }
+
+  private planFor(type: string): BroadcastRoute[] {
     let plan = this.#broadcastPlan.get(type);
     if (plan === undefined) {
       plan = [];
