@@ -54,6 +54,7 @@ interface Pending {
   event: HappenEvent;
   expected: number | undefined;
   attempts: number;
+  sequence: number; // given when its batch is built
   resolve(sequence: number): void;
   reject(error: unknown): void;
 }
@@ -93,7 +94,7 @@ export class EventLog {
   }
 
   /** Appends an event; resolves to its sequence number once it is durable. */
-  append(event: HappenEvent, options: AppendOptions = {}): Promise<number> {
+  append(event: HappenEvent, options?: AppendOptions): Promise<number> {
     const size = bytesOver(event, this.#maxEventBytes);
     if (size !== undefined) {
       return Promise.reject(
@@ -101,7 +102,7 @@ export class EventLog {
       );
     }
     return new Promise<number>((resolve, reject) => {
-      this.#queue.push({ event, expected: options.expectedSequence, attempts: 0, resolve, reject });
+      this.#queue.push({ event, expected: options?.expectedSequence, attempts: 0, sequence: 0, resolve, reject });
       if (!this.#flushing) void this.flush();
     });
   }
@@ -206,7 +207,7 @@ export class EventLog {
     }
     let head = base;
     const ops: BatchOp[] = [];
-    const written: Array<[Pending, number]> = [];
+    const written: Pending[] = [];
     const correlations = new Map<string, number[]>();
     for (const p of batch) {
       if (p.expected !== undefined && p.expected !== head) {
@@ -220,29 +221,30 @@ export class EventLog {
       const sequences = correlations.get(correlationId);
       if (sequences === undefined) correlations.set(correlationId, [head]);
       else sequences.push(head);
-      written.push([p, head]);
+      p.sequence = head;
+      written.push(p);
     }
     if (written.length === 0) return;
     // The correlation index is one record per batch (which events of which tree it holds), not one
     // per event: a burst then costs one extra write, where a record per event doubled the writes.
     const index: IndexRecord = { last: head, correlations: [...correlations] };
-    ops.push({ type: 'put', key: this.#prefix + 'x/' + pad(written[0]![1]), value: index });
+    ops.push({ type: 'put', key: this.#prefix + 'x/' + pad(written[0]!.sequence), value: index });
     ops.push({ type: 'put', key: this.#prefix + 'head', value: head });
     try {
       await this.storage.batch(ops, [{ key: this.#prefix + 'head', value: base === 0 ? undefined : base }]);
       this.#head = head;
       // Retention is applied before the appends resolve, so a reader never sees more than the limit.
       if (this.options.retention) await this.prune().catch(() => {}); // a failed pass is retried on the next batch
-      for (const [p, sequence] of written) p.resolve(sequence);
+      for (const p of written) p.resolve(p.sequence);
     } catch (error) {
       this.#head = undefined; // another writer moved the head, or the write failed: read it again
       if (!(error instanceof HappenError && error.code === 'CONFLICT')) {
-        for (const [p] of written) p.reject(error);
+        for (const p of written) p.reject(error);
         return;
       }
       // Appends that named a sequence lost the race; the others try again at the new head.
       const retry: Pending[] = [];
-      for (const [p] of written) {
+      for (const p of written) {
         if (p.expected !== undefined) p.reject(conflict(this.name, p.expected, undefined));
         else if (++p.attempts >= MAX_ATTEMPTS) p.reject(error);
         else retry.push(p);
