@@ -117,7 +117,8 @@ export class System implements Happen {
     if (!(this.timeout > 0)) throw new HappenError('validation', 'INVALID_CONFIG', `timeout must be a positive number of ms`);
     this.web = new CausalWeb(config.causalWebCapacity ?? 1_000);
     this.#extensions = [...(config.extensions ?? [])];
-    this.#outgoing = this.#extensions.filter((e) => e.outgoing);
+    // The router's step runs last, so what it stores or sends is the final event (signed, stamped).
+    this.#outgoing = [...this.#extensions.filter((e) => e.outgoing && !e.router), ...this.#extensions.filter((e) => e.outgoing && e.router)];
     this.#incoming = this.#extensions.filter((e) => e.incoming);
     const routers = this.#extensions.filter((e) => e.router);
     if (routers.length > 1) throw new HappenError('validation', 'INVALID_CONFIG', `A system has at most one router (got ${routers.map((e) => e.name).join(', ')})`);
@@ -446,8 +447,11 @@ export class System implements Happen {
     const subs = node?.matching(event.type);
     if (node && subs!.length > 0) return node.receive(event, subs!, handle);
     if (node === undefined && this.#router !== undefined && !this.#foreign.has(event) && this.routeOut(event, handle)) return;
-    // An unheard error or reply stays in the causal web.
-    if (event.type === ERROR_EVENT || event.type === REPLY_EVENT) return;
+    // An unheard error or reply stays in the causal web; there was nothing to do, so that is its outcome.
+    if (event.type === ERROR_EVENT || event.type === REPLY_EVENT) {
+      handle?.settle({ ok: true, value: undefined });
+      return;
+    }
     const error = node
       ? new HappenError('runtime', 'NO_HANDLER', `Node "${target}" has no handler for ${event.type}`, { target, type: event.type })
       : noSuchNode(target);

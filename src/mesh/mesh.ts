@@ -2,12 +2,15 @@ import { HappenError } from '../core/errors.ts';
 import { ERROR_EVENT, REPLY_EVENT, type HappenEvent } from '../core/event.ts';
 import type { EventRouter, HappenExtension } from '../core/extension.ts';
 import type { HappenNode } from '../core/node-api.ts';
+import type { Outcome } from '../core/hooks.ts';
 import type { Happen } from '../core/system.ts';
 import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, frameBytes, type FrameFormat } from '../transports/codec.ts';
 import { PROTOCOL_VERSION, type Frame } from '../transports/frames.ts';
 import type { FrameData, FrameRoute, Transport, TransportLink, TransportStatus } from '../transports/transport.ts';
 import { PeerTable, type MembershipChange } from './peers.ts';
 import { RecentIds } from './recent-ids.ts';
+import type { DeadLetters } from './dead-letters.ts';
+import { Durability, type DurableOptions, type QueueStats } from './durable.ts';
 
 /** Configuration of {@link mesh}. */
 export interface MeshOptions {
@@ -19,6 +22,12 @@ export interface MeshOptions {
   maxFrameBytes?: number;
   /** How many recent event ids are remembered to drop duplicates arriving by two paths (default 10,000). */
   dedupeWindow?: number;
+  /**
+   * At-least-once delivery through a durable outbox and inbox on this storage: every event leaving the
+   * system is stored before its emit resolves, survives restarts and offline periods, and is resent until
+   * the receiver system acks it (see {@link DurableOptions}). Every system of the mesh should be durable.
+   */
+  durable?: DurableOptions;
 }
 
 /** A node of the mesh, local or remote. */
@@ -58,9 +67,20 @@ export interface Mesh extends HappenExtension {
   /** Resolves once a node is reachable (local, or announced by a peer); rejects with a `timeout` error. */
   waitForNode(id: string, options?: { timeout?: number }): Promise<void>;
   readonly stats: Readonly<MeshStats>;
+  /** The outbox's depth and oldest age (zero without `durable`). */
+  queue(): QueueStats;
+  /** What durable delivery gave up on; empty without `durable`. */
+  readonly deadLetters: DeadLetters;
   /** Says goodbye to the peers and closes every transport. */
   close(): Promise<void>;
 }
+
+const NO_DEAD_LETTERS: DeadLetters = {
+  list: async () => [],
+  get: async () => undefined,
+  redrive: async () => false,
+  discard: async () => false,
+};
 
 /** Types of the events the mesh reports to its own system's nodes. */
 export const MESH_NODE_JOINED = 'mesh.node.joined';
@@ -91,6 +111,9 @@ export function mesh(options: MeshOptions): Mesh {
   let presenceQueued = false;
   let closed = false;
   let ready!: Promise<void>;
+  let durability: Durability | undefined;
+  // Events the outbox took: core's router calls for them must not also send them the plain way.
+  const durableIds = new RecentIds(options.dedupeWindow ?? 10_000);
 
   const formatOf = (t: Transport): FrameFormat => t.format ?? 'msgpack';
 
@@ -129,6 +152,7 @@ export function mesh(options: MeshOptions): Mesh {
     }
     if (changes.some((c) => c.change === 'joined')) {
       for (const waiter of [...waiters]) if (table.hostOf(waiter.id)) waiter.resolve();
+      durability?.pump(); // a receiver appeared
     }
   };
 
@@ -162,9 +186,18 @@ export function mesh(options: MeshOptions): Mesh {
       case 'error':
         reportError(HappenError.from(frame.error), transport);
         return;
+      case 'ack':
+        durability?.receiveAck(frame);
+        return;
       case 'event': {
         const event = frame.event;
         if (frame.from === system.id) return; // our own frame, echoed back by a relay
+        if (frame.delivery !== undefined) {
+          // Resent until acked: the durable inbox, not the path dedupe, decides what is new.
+          if (durability) durability.receiveEvent(frame, transport);
+          else if (frame.delivery.to === system.id) ackPlainly(frame, transport);
+          return;
+        }
         const target = event.context.target;
         if (target !== undefined && !local.has(target)) return; // on a bus: someone else's
         if (!seen.add(event.id)) {
@@ -176,6 +209,14 @@ export function mesh(options: MeshOptions): Mesh {
     }
   };
 
+  // A system without `durable` still answers durable frames meant for it (at most once: it keeps no inbox).
+  const ackPlainly = (frame: Extract<Frame, { t: 'event' }>, transport: Transport) => {
+    const seq = frame.delivery!.seq;
+    const answer = (status: 'ack' | 'term', error?: HappenError) =>
+      sendFrame({ v: PROTOCOL_VERSION, t: 'ack', system: system!.id, to: frame.from, acks: [{ seq, status, ...(error ? { error: error.toJSON() } : {}) }] }, [transport]);
+    system!.ingest(frame.event, { handled: (outcome) => answer(outcome.ok ? 'ack' : 'term', outcome.ok ? undefined : outcome.error) }).catch((error) => answer('term', HappenError.from(error)));
+  };
+
   const linkFor = (transport: Transport): TransportLink => ({
     receive: (data) => receive(transport, data),
     status: (status: TransportStatus) => {
@@ -183,6 +224,7 @@ export function mesh(options: MeshOptions): Mesh {
       if (status === 'open') {
         open.add(transport);
         if (system) sendFrame(presence(), [transport]);
+        durability?.pump(); // what waited while offline goes now, in order
       } else if (status === 'closed') open.delete(transport);
     },
     error: (error) => reportError(error, transport),
@@ -191,6 +233,7 @@ export function mesh(options: MeshOptions): Mesh {
   const router: EventRouter = {
     sendRemote(event: HappenEvent) {
       if (closed) return false;
+      if (durableIds.has(event.id)) return true; // the outbox delivers it
       const target = event.context.target!;
       const peer = table.hostOf(target);
       let via: Transport[] = peer ? [peer.transport] : transports.filter((t) => t.reach === 'hub').slice(0, 1);
@@ -204,11 +247,25 @@ export function mesh(options: MeshOptions): Mesh {
     },
     broadcastRemote(event: HappenEvent) {
       if (closed) return;
+      if (durableIds.has(event.id)) return;
       seen.add(event.id);
       sendFrame({ v: PROTOCOL_VERSION, t: 'event', from: system!.id, event }, transports);
     },
     remoteNodes: () => table.nodes(),
   };
+
+  const durableHost = (happen: Happen) => ({
+    systemId: happen.id,
+    hostOf: (node: string) => table.hostOf(node)?.system,
+    peers: () => table.peers().map((p) => p.system),
+    transportTo: (id: string) => {
+      const peer = table.peers().find((p) => p.system === id);
+      return peer && open.has(peer.transport) ? peer.transport : undefined;
+    },
+    send: (frame: Frame, transport: Transport) => sendFrame(frame, [transport]),
+    ingest: (event: HappenEvent, handled: (outcome: Outcome) => void) => happen.ingest(event, { handled }),
+    report: (type: string, payload: unknown) => void happen.notify({ type, payload }),
+  });
 
   const heartbeat = () => {
     if (closed || !system) return;
@@ -226,10 +283,22 @@ export function mesh(options: MeshOptions): Mesh {
     attach(happen: Happen) {
       if (system) throw new HappenError('validation', 'INVALID_CONFIG', 'A mesh() belongs to one system; create one per createHappen');
       system = happen;
+      if (options.durable) durability = new Durability(options.durable, durableHost(happen));
       ready = Promise.all(transports.map((t) => Promise.resolve().then(() => t.open(linkFor(t))))).then(() => undefined);
       ready.catch(() => {});
       timer = setInterval(heartbeat, heartbeatMs);
       (timer as { unref?: () => void }).unref?.(); // a heartbeat alone should not keep a process alive
+    },
+    outgoing(event: HappenEvent) {
+      if (!durability || closed) return undefined;
+      const target = event.context.target;
+      if (target !== undefined && local.has(target)) return undefined; // stays here
+      durableIds.add(event.id);
+      return durability.accept(event);
+    },
+    queue: () => durability?.queue() ?? { depth: 0, oldestAgeMs: 0 },
+    get deadLetters() {
+      return durability?.deadLetters ?? NO_DEAD_LETTERS;
     },
     nodeCreated(node: HappenNode) {
       local.add(node.id);
@@ -277,6 +346,7 @@ export function mesh(options: MeshOptions): Mesh {
       }
       closed = true;
       if (timer !== undefined) clearInterval(timer);
+      durability?.close();
       open.clear();
       await Promise.allSettled(transports.map((t) => t.close()));
     },

@@ -8,6 +8,11 @@ export class RecentIds {
     this.#ring = new Array(Math.max(1, capacity));
   }
 
+  /** Whether an id is remembered. */
+  has(id: string): boolean {
+    return this.#ids.has(id);
+  }
+
   /** Adds an id; returns false when it was already there (a duplicate). */
   add(id: string): boolean {
     if (this.#ids.has(id)) return false;

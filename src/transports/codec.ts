@@ -90,6 +90,14 @@ export function checkFrame(raw: unknown): Frame {
     case 'event':
       if (!isId(frame.from)) throw malformed('event.from is missing or malformed');
       parseEvent(frame.event); // throws MALFORMED_EVENT naming the field
+      if (frame.delivery !== undefined) {
+        const d = frame.delivery as Record<string, unknown> | null;
+        if (typeof d !== 'object' || d === null || !isId(d.to) || !isCount(d.seq) || !isCount(d.base)) throw malformed('event.delivery must carry to, seq and base');
+      }
+      break;
+    case 'ack':
+      if (!isId(frame.system) || !isId(frame.to)) throw malformed('ack.system and ack.to must be system ids');
+      if (!Array.isArray(frame.acks) || frame.acks.length === 0 || !frame.acks.every(isAck)) throw malformed('ack.acks must be a non-empty list of { seq, status }');
       break;
     case 'error': {
       const error = frame.error as Record<string, unknown> | null;
@@ -100,6 +108,17 @@ export function checkFrame(raw: unknown): Frame {
     }
   }
   return raw as Frame;
+}
+
+const ACK_STATUSES = new Set(['ack', 'nack', 'term', 'progress']);
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isAck(value: unknown): boolean {
+  const a = value as Record<string, unknown> | null;
+  return typeof a === 'object' && a !== null && isCount(a.seq) && ACK_STATUSES.has(a.status as string) && (a.delayMs === undefined || isCount(a.delayMs));
 }
 
 function isId(value: unknown): value is string {

@@ -15,6 +15,9 @@ import type { HappenEvent } from '../core/event.ts';
  *   `happen.reply` (NO_SUCH_NODE) addressed to the sender. A frame the hub cannot accept (malformed,
  *   too large, unknown version) is answered with an `error` frame; the connection stays open.
  * - On a bus every peer hears every frame and drops events addressed to nodes it does not host.
+ * - Durable delivery: an event frame with `delivery` is meant for one receiver system (`delivery.to`);
+ *   a hub routes it only there, and the receiver answers with an `ack` frame (`to` = the sender), which a
+ *   hub routes like a send. Acks, nacks and retries are the sender's and receiver's business alone.
  */
 
 /** The wire protocol version every frame carries as `v`; a peer refuses other versions with a typed error. */
@@ -47,6 +50,42 @@ export interface EventFrame {
   /** The system that put the event on this link (a relay keeps the original). */
   from: string;
   event: HappenEvent;
+  /** Present on durable delivery: the frame is for one receiver system, which answers with an `ack` frame. */
+  delivery?: DeliveryInfo;
+}
+
+/**
+ * Durable delivery's bookkeeping. Each (sender system → receiver system) pair is a stream numbered
+ * 1, 2, 3, ...; the receiver hands events to its nodes in that order and acks each one.
+ */
+export interface DeliveryInfo {
+  /** The receiver system; a hub routes the frame only there, and on a bus everyone else ignores it. */
+  to: string;
+  /** The event's position in the stream. */
+  seq: number;
+  /** Every position below this was acked or given up by the sender, so a receiver that lost track may skip to it. */
+  base: number;
+}
+
+/** A receiver's answers about durable event frames, for the sender system `to`. */
+export interface AckFrame {
+  v: 1;
+  t: 'ack';
+  /** The system answering. */
+  system: string;
+  /** The system that sent the events. */
+  to: string;
+  acks: DeliveryAck[];
+}
+
+/** One answer: handled (`ack`), failed and worth retrying (`nack`), never retry (`term`), or still working (`progress`). */
+export interface DeliveryAck {
+  seq: number;
+  status: 'ack' | 'nack' | 'term' | 'progress';
+  /** Why it failed (nack, term). */
+  error?: SerializedError;
+  /** For a nack: the earliest retry the receiver asks for, in ms. */
+  delayMs?: number;
 }
 
 /** A peer (usually the hub) says why it refused a frame that carried no event to answer. */
@@ -57,7 +96,7 @@ export interface ErrorFrame {
 }
 
 /** Every frame of the Happen wire protocol. */
-export type Frame = PresenceFrame | ByeFrame | EventFrame | ErrorFrame;
+export type Frame = PresenceFrame | ByeFrame | EventFrame | ErrorFrame | AckFrame;
 
 /** The frame kinds, for checks. */
-export const FRAME_KINDS: ReadonlySet<string> = new Set(['presence', 'bye', 'event', 'error']);
+export const FRAME_KINDS: ReadonlySet<string> = new Set(['presence', 'bye', 'event', 'error', 'ack']);

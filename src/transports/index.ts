@@ -4,5 +4,5 @@
  * `/websocket`, `/http`, `/nats`.
  */
 export { checkFrame, decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, frameBytes, type DecodeOptions, type FrameFormat } from './codec.ts';
-export { FRAME_KINDS, PROTOCOL_VERSION, type ByeFrame, type ErrorFrame, type EventFrame, type Frame, type PresenceFrame } from './frames.ts';
+export { FRAME_KINDS, PROTOCOL_VERSION, type AckFrame, type ByeFrame, type DeliveryAck, type DeliveryInfo, type ErrorFrame, type EventFrame, type Frame, type PresenceFrame } from './frames.ts';
 export type { FrameData, FrameRoute, Transport, TransportLink, TransportReach, TransportStatus } from './transport.ts';

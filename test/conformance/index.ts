@@ -15,5 +15,6 @@ import './storage.ts';
 import './codec.ts';
 import './ingest.ts';
 import './mesh.ts';
+import './durable.ts';
 
 export { conformanceTests, runConformance, type ConformanceResult } from './harness.ts';

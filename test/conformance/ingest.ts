@@ -54,9 +54,21 @@ describe('ingest', () => {
     equal(outcome?.ok, true);
     equal(outcome?.value, 5);
     guarded.createNode('calc').on('add', () => 5);
+    await sec.identityOf('calc'); // the node's identity is made in the background: let it finish inside this test
     let reported = false;
     isHappenError(await rejects(guarded.ingest(foreign('add', 'calc'), { handled: () => (reported = true) })), 'security', 'MISSING_SIGNATURE');
     await guarded.settled();
     equal(reported, false);
+  });
+});
+
+describe('ingest (unheard events)', () => {
+  test('handled: an error event nobody listens to is handled (nothing to do), not left pending', async () => {
+    const happen = createHappen();
+    happen.createNode('ui');
+    let outcome: { ok: boolean } | undefined;
+    await happen.ingest({ ...foreign('happen.error', 'ui'), payload: { code: 'X', category: 'runtime', message: 'm' } }, { handled: (o) => (outcome = o) });
+    await happen.settled();
+    equal(outcome?.ok, true);
   });
 });

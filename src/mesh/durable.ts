@@ -1,0 +1,379 @@
+import { HappenError, type SerializedError } from '../core/errors.ts';
+import type { HappenEvent } from '../core/event.ts';
+import type { Outcome } from '../core/hooks.ts';
+import type { Storage } from '../storage/storage.ts';
+import { PROTOCOL_VERSION, type AckFrame, type DeliveryAck, type EventFrame, type Frame } from '../transports/frames.ts';
+import type { Transport } from '../transports/transport.ts';
+import { DeadLetterStore, type DeadLetter, type DeadLetters } from './dead-letters.ts';
+import { RETRY_LATER, TERMINATE } from './delivery-errors.ts';
+import { Inbox } from './inbox.ts';
+import { Outbox, type OutboxEntry } from './outbox.ts';
+import { retryDelay, type RetryOptions } from './retry.ts';
+
+/** Durable, at-least-once delivery for a mesh: `mesh({ transports, durable: { storage } })`. */
+export interface DurableOptions {
+  /** Where the outbox, the inbox positions, the dedupe ids and the dead letters live. */
+  storage: Storage;
+  /** Key prefix within the storage (default `happen/mesh/`). */
+  prefix?: string;
+  /** A sent event not acked within this many ms is sent again (default 5,000). */
+  ackTimeoutMs?: number;
+  /** The backoff between attempts, for nacks and ack timeouts alike. */
+  retry?: RetryOptions;
+  /** Sends per receiver before the event is dead-lettered (default 8). */
+  maxAttempts?: number;
+  /** How long handled ids are remembered to drop redeliveries (default 24 h). */
+  dedupeWindowMs?: number;
+  /** How long an event may wait for any receiver to exist before it is dead-lettered (default 24 h). */
+  maxAgeMs?: number;
+  /** Events in flight (sent, not yet acked) per receiver system (default 256). */
+  window?: number;
+}
+
+/** What the durable layer needs from its mesh. */
+export interface DurableHost {
+  readonly systemId: string;
+  /** The system hosting a node, if known. */
+  hostOf(node: string): string | undefined;
+  /** The systems of the mesh known now. */
+  peers(): string[];
+  /** How to reach a system now, if at all. */
+  transportTo(system: string): Transport | undefined;
+  send(frame: Frame, transport: Transport): void;
+  ingest(event: HappenEvent, handled: (outcome: Outcome) => void): Promise<unknown>;
+  report(type: string, payload: unknown): void;
+}
+
+/** The outbox queue's depth and the age of its oldest event. */
+export interface QueueStats {
+  depth: number;
+  oldestAgeMs: number;
+}
+
+const DEAD_LETTER = 'mesh.dead-letter';
+
+/**
+ * The durable layer. Sender: every event leaving the system is written to the outbox before its emit
+ * resolves, then sent to each receiver system as a numbered stream until acked — resent after the ack
+ * deadline or a nack on one backoff schedule, dead-lettered after `maxAttempts`. Receiver: each stream
+ * is handed to the nodes in order, one event at a time, deduped by id; the ack is sent once the
+ * handling is durable. Ordering: per sender, events reach each receiver system in emit order.
+ */
+export class Durability {
+  readonly ready: Promise<void>;
+  readonly deadLetters: DeadLetters;
+  readonly #outbox: Outbox;
+  readonly #inbox: Inbox;
+  readonly #dead: DeadLetterStore;
+  readonly #ackTimeout: number;
+  readonly #maxAttempts: number;
+  readonly #maxAge: number;
+  readonly #window: number;
+  readonly #retry: RetryOptions;
+  // Sent and not yet answered, per receiver system: seq → when it was sent.
+  readonly #inFlight = new Map<string, Map<number, { entry: OutboxEntry; sentAt: number }>>();
+  // Acks to send, per (transport, sender system), flushed once per microtask.
+  readonly #acks = new Map<Transport, Map<string, DeliveryAck[]>>();
+  #acksQueued = false;
+  #pumping = false;
+  #again = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  // Entries being dead-lettered (`n@system`): a pass or a late answer must not bury them twice.
+  readonly #burying = new Set<string>();
+
+  constructor(
+    options: DurableOptions,
+    private readonly host: DurableHost,
+  ) {
+    const prefix = options.prefix ?? 'happen/mesh/';
+    this.#outbox = new Outbox(options.storage, `${prefix}out/`);
+    this.#inbox = new Inbox(options.storage, `${prefix}in/`, options.dedupeWindowMs ?? 86_400_000);
+    this.#dead = new DeadLetterStore(options.storage, `${prefix}dead/`);
+    this.#ackTimeout = options.ackTimeoutMs ?? 5_000;
+    this.#maxAttempts = options.maxAttempts ?? 8;
+    this.#maxAge = options.maxAgeMs ?? 86_400_000;
+    this.#window = options.window ?? 256;
+    this.#retry = options.retry ?? {};
+    this.ready = Promise.all([this.#outbox.open(), this.#inbox.open(Date.now())]).then(() => this.pump());
+    this.ready.catch(() => {});
+    this.deadLetters = {
+      list: () => this.#dead.list(),
+      get: (key) => this.#dead.get(key),
+      redrive: (key) => this.redrive(key),
+      discard: (key) => this.#dead.delete(key),
+    };
+  }
+
+  /** Makes an event leaving this system durable; resolves once it is in the outbox. */
+  async accept(event: HappenEvent): Promise<void> {
+    await this.ready;
+    await this.#outbox.append(event, Date.now());
+    this.pump();
+  }
+
+  /** Whether the outbox carries this event (so the mesh does not also send it the plain way). */
+  holds(eventId: string): boolean {
+    return this.#outbox.holds(eventId);
+  }
+
+  queue(): QueueStats {
+    return this.#outbox.stats(Date.now());
+  }
+
+  /** Sends what can be sent now. Passes never overlap; a request during one runs another after it. */
+  pump(): void {
+    if (this.#closed) return;
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = true;
+    void this.pass()
+      .catch((error) => this.host.report('happen.error', { ...HappenError.from(error).toJSON(), where: 'durable delivery' }))
+      .finally(() => {
+        this.#pumping = false;
+        if (this.#again) {
+          this.#again = false;
+          this.pump();
+        } else this.schedule();
+      });
+  }
+
+  /** A durable event frame arrived; false when it is not for this system. */
+  receiveEvent(frame: EventFrame, transport: Transport): boolean {
+    if (frame.delivery!.to !== this.host.systemId) return false;
+    void this.ready.then(() => this.arrive(frame, transport));
+    return true;
+  }
+
+  /** An ack frame arrived. */
+  receiveAck(frame: AckFrame): void {
+    if (frame.to !== this.host.systemId) return;
+    void this.ready.then(() => {
+      for (const ack of frame.acks) this.answer(frame.system, ack);
+      this.pump();
+    });
+  }
+
+  /** Stops timers; nothing is lost — the outbox and inbox are already durable. */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+  }
+
+  // ---- sender ----
+
+  private async pass(): Promise<void> {
+    await this.ready;
+    const now = Date.now();
+    this.expireInFlight(now);
+    for (const entry of this.#outbox.entries()) {
+      if (this.#closed) return;
+      if (entry.targets === undefined) {
+        const systems = this.receiversOf(entry.event);
+        if (systems.length === 0) {
+          if (now - entry.createdAt > this.#maxAge) await this.bury(entry, undefined, noReceiver(entry.event));
+          continue;
+        }
+        await this.#outbox.assign(entry, systems, now); // positions are durable before anything is sent
+      }
+      for (const [system, state] of Object.entries(entry.targets!)) {
+        const flying = this.flying(system);
+        if (flying.has(state.seq) || state.nextAt > now || flying.size >= this.#window) continue;
+        const transport = this.host.transportTo(system);
+        if (transport === undefined) continue; // offline: it waits
+        if (state.attempts >= this.#maxAttempts) {
+          await this.bury(entry, system, state.lastError ?? unacked(entry.event, state.attempts));
+          continue;
+        }
+        state.attempts++;
+        flying.set(state.seq, { entry, sentAt: now });
+        this.host.send(
+          { v: PROTOCOL_VERSION, t: 'event', from: this.host.systemId, event: entry.event, delivery: { to: system, seq: state.seq, base: this.#outbox.base(system) } },
+          transport,
+        );
+      }
+    }
+  }
+
+  private receiversOf(event: HappenEvent): string[] {
+    const target = event.context.target;
+    if (target === undefined) return this.host.peers();
+    const system = this.host.hostOf(target);
+    return system === undefined ? [] : [system];
+  }
+
+  private answer(system: string, ack: DeliveryAck): void {
+    const flying = this.flying(system);
+    const entry = flying.get(ack.seq)?.entry ?? this.#outbox.entries().find((e) => e.targets?.[system]?.seq === ack.seq);
+    const state = entry?.targets?.[system];
+    if (!entry || !state || state.seq !== ack.seq) return; // settled already: a late or repeated answer
+    if (ack.status === 'progress') {
+      const f = flying.get(ack.seq);
+      if (f) f.sentAt = Date.now(); // the receiver is still at it: extend the deadline
+      return;
+    }
+    flying.delete(ack.seq);
+    if (ack.status === 'ack') {
+      void this.#outbox.finish(entry, system);
+      return;
+    }
+    state.lastError = ack.error;
+    if (ack.status === 'term' || state.attempts >= this.#maxAttempts) {
+      void this.bury(entry, system, ack.error ?? unacked(entry.event, state.attempts));
+      return;
+    }
+    state.nextAt = Date.now() + Math.max(ack.delayMs ?? 0, retryDelay(state.attempts, this.#retry));
+    void this.#outbox.save(entry);
+  }
+
+  // Sent events whose ack deadline passed are due again after the backoff.
+  private expireInFlight(now: number): void {
+    for (const flying of this.#inFlight.values()) {
+      for (const [seq, f] of flying) {
+        if (now - f.sentAt < this.#ackTimeout) continue;
+        flying.delete(seq);
+        for (const state of Object.values(f.entry.targets ?? {})) {
+          if (state.seq !== seq) continue;
+          state.nextAt = now + retryDelay(state.attempts, this.#retry);
+          state.lastError = unacked(f.entry.event, state.attempts).toJSON();
+        }
+        void this.#outbox.save(f.entry);
+      }
+    }
+  }
+
+  private async bury(entry: OutboxEntry, system: string | undefined, error: HappenError | SerializedError): Promise<void> {
+    const burial = `${entry.n}@${system ?? '-'}`;
+    if (this.#burying.has(burial)) return;
+    this.#burying.add(burial);
+    try {
+      await this.buryOnce(entry, system, error);
+    } finally {
+      this.#burying.delete(burial);
+    }
+  }
+
+  // The letter is written before the entry leaves the outbox: a crash in between repeats, never loses.
+  private async buryOnce(entry: OutboxEntry, system: string | undefined, error: HappenError | SerializedError): Promise<void> {
+    const lastError = error instanceof HappenError ? error.toJSON() : error;
+    const attempts = system ? (entry.targets?.[system]?.attempts ?? 0) : 0;
+    const letter: DeadLetter = { key: `${entry.event.id}@${system ?? '-'}`, event: entry.event, attempts, lastError, deadAt: Date.now(), ...(system ? { system } : {}) };
+    await this.#dead.put(letter);
+    if (system) await this.#outbox.finish(entry, system);
+    else await this.#outbox.remove(entry);
+    this.host.report(DEAD_LETTER, { key: letter.key, eventId: entry.event.id, type: entry.event.type, system, attempts, error: lastError });
+  }
+
+  private async redrive(key: string): Promise<boolean> {
+    await this.ready;
+    const letter = await this.#dead.get(key);
+    if (!letter) return false;
+    if (!this.#outbox.holds(letter.event.id)) {
+      const entry = await this.#outbox.append(letter.event, Date.now());
+      if (letter.system) await this.#outbox.assign(entry, [letter.system], Date.now());
+    }
+    await this.#dead.delete(key);
+    this.pump();
+    return true;
+  }
+
+  private flying(system: string): Map<number, { entry: OutboxEntry; sentAt: number }> {
+    let flying = this.#inFlight.get(system);
+    if (!flying) this.#inFlight.set(system, (flying = new Map()));
+    return flying;
+  }
+
+  // The next pass runs when something is due: an ack deadline or a retry time.
+  private schedule(): void {
+    if (this.#closed) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    let due = Infinity;
+    for (const flying of this.#inFlight.values()) for (const f of flying.values()) due = Math.min(due, f.sentAt + this.#ackTimeout);
+    for (const entry of this.#outbox.entries()) {
+      if (entry.targets === undefined) due = Math.min(due, Date.now() + this.#ackTimeout); // waiting for a receiver to appear
+      else for (const [system, state] of Object.entries(entry.targets)) if (!this.flying(system).has(state.seq)) due = Math.min(due, state.nextAt);
+    }
+    if (due === Infinity) return;
+    this.#timer = setTimeout(() => this.pump(), Math.max(5, due - Date.now()));
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  // ---- receiver ----
+
+  private arrive(frame: EventFrame, transport: Transport): void {
+    const arrival = this.#inbox.arrive(frame);
+    if (arrival === 'duplicate') this.queueAck(transport, frame.from, { seq: frame.delivery!.seq, status: 'ack' });
+    else if (arrival === 'deliver') this.handle(frame, transport);
+  }
+
+  private handle(frame: EventFrame, transport: Transport): void {
+    const seq = frame.delivery!.seq;
+    if (this.#inbox.seen(frame.event.id)) {
+      void this.settle(frame, transport, { seq, status: 'ack' }); // handled before (a redrive, a second path)
+      return;
+    }
+    // A long handler keeps its event from being redelivered meanwhile.
+    const progress = setInterval(() => this.queueAck(transport, frame.from, { seq, status: 'progress' }), Math.max(10, this.#ackTimeout / 2));
+    const finish = (ack: DeliveryAck) => {
+      clearInterval(progress);
+      if (ack.status === 'nack') {
+        this.#inbox.release(frame);
+        this.queueAck(transport, frame.from, ack);
+      } else void this.settle(frame, transport, ack);
+    };
+    this.host
+      .ingest(frame.event, (outcome) => finish(outcome.ok ? { seq, status: 'ack' } : failed(seq, outcome.error)))
+      .catch((refused) => finish({ seq, status: 'term', error: HappenError.from(refused).toJSON() })); // refused at the door: retrying cannot help
+  }
+
+  // The position moves on durably before the ack leaves, so an acked event is never handled twice by a restart.
+  private async settle(frame: EventFrame, transport: Transport, ack: DeliveryAck): Promise<void> {
+    try {
+      await this.#inbox.done(frame, Date.now());
+    } catch (error) {
+      this.#inbox.release(frame);
+      this.host.report('happen.error', { ...HappenError.from(error).toJSON(), where: 'durable delivery inbox' });
+      return; // unacked: the sender will try again
+    }
+    this.queueAck(transport, frame.from, ack);
+    const next = this.#inbox.takeNext(frame.from);
+    if (next) this.arrive(next, transport);
+  }
+
+  private queueAck(transport: Transport, sender: string, ack: DeliveryAck): void {
+    let bySender = this.#acks.get(transport);
+    if (!bySender) this.#acks.set(transport, (bySender = new Map()));
+    let list = bySender.get(sender);
+    if (!list) bySender.set(sender, (list = []));
+    list.push(ack);
+    if (this.#acksQueued) return;
+    this.#acksQueued = true;
+    queueMicrotask(() => {
+      this.#acksQueued = false;
+      for (const [t, senders] of this.#acks) {
+        for (const [to, acks] of senders) this.host.send({ v: PROTOCOL_VERSION, t: 'ack', system: this.host.systemId, to, acks }, t);
+      }
+      this.#acks.clear();
+    });
+  }
+}
+
+function failed(seq: number, error: HappenError): DeliveryAck {
+  if (error.code === TERMINATE) return { seq, status: 'term', error: error.toJSON() };
+  const delay = error.code === RETRY_LATER ? Number((error.details as { delayMs?: unknown } | undefined)?.delayMs) : NaN;
+  return { seq, status: 'nack', error: error.toJSON(), ...(Number.isFinite(delay) && delay >= 0 ? { delayMs: Math.round(delay) } : {}) };
+}
+
+function unacked(event: HappenEvent, attempts: number): HappenError {
+  return new HappenError('timeout', 'DELIVERY_TIMEOUT', `${event.type} (${event.id}) was not acked after ${attempts} attempt(s)`, { eventId: event.id, attempts });
+}
+
+function noReceiver(event: HappenEvent): HappenError {
+  const target = event.context.target;
+  return target === undefined
+    ? new HappenError('runtime', 'NO_RECEIVER', `No system joined the mesh to receive ${event.type} (${event.id}) in time`, { eventId: event.id })
+    : new HappenError('runtime', 'NO_SUCH_NODE', `No system announced node "${target}" in time for ${event.type} (${event.id})`, { eventId: event.id, target });
+}
