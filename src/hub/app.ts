@@ -12,7 +12,7 @@ import { admit, type Admission } from './admission.ts';
 import { HttpPeer } from './http-peer.ts';
 import type { Relay } from './relay.ts';
 import { createRelays, type Relays } from './relays.ts';
-import { openSession, requestedFormat, type SocketSession } from './socket-session.ts';
+import { openSession, requestedBatching, requestedFormat, socketPeer, type SocketSession } from './socket-session.ts';
 
 /** Options for {@link createHubApp}. */
 export interface HubAppOptions {
@@ -59,12 +59,14 @@ export function createHubApp(options: HubAppOptions = {}): Hono {
     if (options.acceptWebSocket) return options.acceptWebSocket(c.req.raw, relay, admission, mesh);
     if (!options.upgradeWebSocket) return c.text('This hub has no WebSocket support', 501);
     const format = requestedFormat(c.req.raw);
+    const batch = requestedBatching(c.req.raw);
     let session: SocketSession | undefined;
     return options.upgradeWebSocket(c, {
       onOpen(_event, ws) {
         const raw = ws.raw as { binaryType?: string } | undefined;
         if (raw && 'binaryType' in raw) raw.binaryType = 'arraybuffer'; // never Blobs: reading one is async and would reorder frames
-        session = openSession(relay, { send: (data) => ws.send(data as string | Uint8Array<ArrayBuffer>), close: (code, reason) => ws.close(code, reason) }, admission, format);
+        const peer = socketPeer({ send: (data) => ws.send(data as string | Uint8Array<ArrayBuffer>), close: (code, reason) => ws.close(code, reason) }, batch);
+        session = openSession(relay, peer, admission, format);
       },
       onMessage: (event) => session?.message(event.data),
       onClose: () => session?.closed(),

@@ -12,7 +12,7 @@ import { createHubApp } from './app.ts';
 import type { Admission } from './admission.ts';
 import type { Peer, PeerState, Relay } from './relay.ts';
 import { createRelays, type Relays } from './relays.ts';
-import { frameData, requestedFormat } from './socket-session.ts';
+import { receiveMessage, requestedBatching, requestedFormat, socketPeer } from './socket-session.ts';
 
 // The few workerd shapes used here, so the library needs no @cloudflare/workers-types.
 /** A server-side WebSocket in workerd. */
@@ -43,6 +43,8 @@ export interface HubEnv {
 interface Attachment {
   mesh: string;
   state: PeerState;
+  /** The client asked for batches (`?batch=1`); kept so a peer rebuilt after hibernation still gets them. */
+  batch?: boolean;
 }
 
 const MESH_PATH = /^\/mesh\/([^/]+)\//;
@@ -71,7 +73,7 @@ export class HubDurableObject {
   readonly #relays: Relays;
   readonly #app: Hono;
   readonly #peers = new WeakMap<CloudflareWebSocket, Peer>();
-  readonly #sockets = new WeakMap<Peer, { ws: CloudflareWebSocket; mesh: string }>();
+  readonly #sockets = new WeakMap<Peer, { ws: CloudflareWebSocket; mesh: string; batch: boolean }>();
 
   constructor(ctx: HubDurableObjectState, env: Partial<HubEnv> = {}) {
     this.#ctx = ctx;
@@ -81,7 +83,7 @@ export class HubDurableObject {
         requireClaims: secret !== undefined,
         onState: (peer, state) => {
           const socket = this.#sockets.get(peer);
-          socket?.ws.serializeAttachment({ mesh: socket.mesh, state } satisfies Attachment);
+          socket?.ws.serializeAttachment({ mesh: socket.mesh, state, ...(socket.batch ? { batch: true } : {}) } satisfies Attachment);
         },
       },
       // Deferred: a subclass's fields are not initialised yet while this constructor runs.
@@ -90,7 +92,7 @@ export class HubDurableObject {
     // Woken from hibernation: the sockets are still open; rebuild their peers from the attachments.
     for (const ws of ctx.getWebSockets()) {
       const attachment = ws.deserializeAttachment() as Attachment | null;
-      if (attachment?.state) this.#relays.get(attachment.mesh).restore(this.#peer(ws, attachment.mesh), attachment.state);
+      if (attachment?.state) this.#relays.get(attachment.mesh).restore(this.#peer(ws, attachment.mesh, attachment.batch === true), attachment.state);
     }
     this.#app = createHubApp({
       relays: this.#relays,
@@ -113,7 +115,7 @@ export class HubDurableObject {
   webSocketMessage(ws: CloudflareWebSocket, message: string | ArrayBuffer): void {
     const found = this.#find(ws);
     if (!found) return;
-    found.relay.receive(found.peer, frameData(message));
+    receiveMessage(found.relay, found.peer, message);
   }
 
   webSocketClose(ws: CloudflareWebSocket, code: number, reason: string): void {
@@ -147,7 +149,7 @@ export class HubDurableObject {
       relay.refuse({ send: (data) => server.send(data), close: (code, reason) => server.close(code, reason) }, admission.error, format);
     } else {
       this.#ctx.acceptWebSocket(server);
-      relay.join(this.#peer(server, mesh), { format, ...(admission.claims ? { claims: admission.claims } : {}) });
+      relay.join(this.#peer(server, mesh, requestedBatching(request)), { format, ...(admission.claims ? { claims: admission.claims } : {}) });
       void this.#scheduleSweep();
     }
     return new Response(null, { status: 101, webSocket: pair[0] } as ResponseInit);
@@ -157,12 +159,12 @@ export class HubDurableObject {
     if ((await this.#ctx.storage.getAlarm()) === null) await this.#ctx.storage.setAlarm(Date.now() + SWEEP_MS);
   }
 
-  #peer(ws: CloudflareWebSocket, mesh: string): Peer {
+  #peer(ws: CloudflareWebSocket, mesh: string, batch: boolean): Peer {
     let peer = this.#peers.get(ws);
     if (!peer) {
-      peer = { send: (data) => ws.send(data), close: (code, reason) => ws.close(code, reason) };
+      peer = socketPeer({ send: (data) => ws.send(data), close: (code, reason) => ws.close(code, reason) }, batch);
       this.#peers.set(ws, peer);
-      this.#sockets.set(peer, { ws, mesh });
+      this.#sockets.set(peer, { ws, mesh, batch });
     }
     return peer;
   }

@@ -6,7 +6,7 @@ import { HappenError } from '../core/errors.ts';
 import { createHubApp } from './app.ts';
 import { createRelays } from './relays.ts';
 import { closeAllPeers, startSweeping, type HubServer, type ServeHubOptions } from './server.ts';
-import { frameData, openSession, requestedFormat } from './socket-session.ts';
+import { openSession, requestedBatching, requestedFormat, socketPeer } from './socket-session.ts';
 
 export type { HubServer, ServeHubOptions } from './server.ts';
 
@@ -34,11 +34,11 @@ export async function serveHub(options: ServeHubOptions = {}): Promise<HubServer
     acceptWebSocket(request, relay, admission) {
       const { socket, response } = deno.upgradeWebSocket(request);
       socket.binaryType = 'arraybuffer'; // never Blobs: reading one is async and would reorder frames
-      const peer = { send: (data: string | Uint8Array) => socket.send(data as string), close: (code?: number, reason?: string) => socket.close(code, reason) };
+      const peer = socketPeer({ send: (data) => socket.send(data as string), close: (code, reason) => socket.close(code, reason) }, requestedBatching(request));
       const format = requestedFormat(request);
       socket.onopen = () => {
         const session = openSession(relay, peer, admission, format);
-        socket.onmessage = (event) => session.message(frameData(event.data));
+        socket.onmessage = (event) => session.message(event.data);
         socket.onclose = () => session.closed();
         socket.onerror = () => session.closed();
       };

@@ -7,8 +7,9 @@ import { HappenError, type SerializedError } from '../core/errors.ts';
 import { buildEvent, ERROR_EVENT, REPLY_EVENT, type HappenEvent } from '../core/event.ts';
 import { createIdGenerator, type IdGenerator } from '../core/ids.ts';
 import type { TokenClaims } from '../security/tokens.ts';
-import { decodeFrame, encodeFrame, type FrameFormat } from '../transports/codec.ts';
+import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, type FrameFormat } from '../transports/codec.ts';
 import { PROTOCOL_VERSION, type EventFrame, type Frame, type PresenceFrame } from '../transports/frames.ts';
+import { peekEventRoute, type EventRoute } from '../transports/peek.ts';
 import type { FrameData } from '../transports/transport.ts';
 
 /** One connection as the relay sees it: a socket, an SSE stream, or an in-process system. */
@@ -89,6 +90,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
   const hubId = options.id ?? 'hub';
   const now = options.now ?? Date.now;
   const defaultInterval = options.defaultInterval ?? 30_000;
+  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const nextId: IdGenerator = createIdGenerator(now);
   const states = new Map<Peer, PeerState>();
   const hosts = new Map<string, Peer>(); // node id → the peer hosting it (latest presence wins)
@@ -104,11 +106,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       data = encodeFrame(frame, format);
       if (cache) cache[format] = data;
     }
-    try {
-      peer.send(data);
-    } catch {
-      // A socket that died between frames; its close event will call leave().
-    }
+    send(peer, data);
   }
 
   function presenceOf(state: PeerState): PresenceFrame | undefined {
@@ -184,14 +182,45 @@ export function createRelay(options: RelayOptions = {}): Relay {
     return state.claims !== undefined && state.claims.sub !== system;
   }
 
+  function send(peer: Peer, data: FrameData): void {
+    try {
+      peer.send(data);
+    } catch {
+      // A socket that died between frames; its close event will call leave().
+    }
+  }
+
+  /**
+   * The fast path for the common frame, a msgpack event bound for msgpack peers: forwarded as
+   * received, routed by what {@link peekEventRoute} read, never decoded here. Returns false to leave
+   * the frame to the full path: a claimed system the token does not admit, a recipient speaking JSON,
+   * a target nobody hosts (those need the decoded event).
+   */
+  function forward(peer: Peer, state: PeerState, data: Uint8Array, route: EventRoute): boolean {
+    if (impersonates(state, route.from)) return false;
+    if (route.target !== undefined) {
+      const host = hosts.get(route.target);
+      if (host === undefined || states.get(host)?.format !== 'msgpack') return false;
+      send(host, data);
+      return true;
+    }
+    for (const [other, otherState] of states) if (other !== peer && otherState.format !== 'msgpack') return false;
+    for (const other of states.keys()) if (other !== peer) send(other, data);
+    return true;
+  }
+
   function receive(peer: Peer, data: FrameData): HappenError | undefined {
     const state = states.get(peer);
     if (!state) return new HappenError('runtime', 'NOT_JOINED', 'A frame arrived from a peer that is not joined');
     state.lastSeen = now();
     if (!state.fixedFormat) state.format = formatOf(data);
+    if (data instanceof Uint8Array && data.byteLength <= maxFrameBytes) {
+      const route = peekEventRoute(data);
+      if (route !== undefined && forward(peer, state, data, route)) return undefined;
+    }
     let frame: Frame;
     try {
-      frame = decodeFrame(data, options.maxFrameBytes === undefined ? {} : { maxBytes: options.maxFrameBytes });
+      frame = decodeFrame(data, { maxBytes: maxFrameBytes });
     } catch (cause) {
       const error = HappenError.from(cause);
       deliver(peer, errorFrame(error));

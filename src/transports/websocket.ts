@@ -2,9 +2,12 @@
  * `happen/transports/websocket`: a hub client on partysocket's ReconnectingWebSocket. It reconnects
  * with backoff, buffers frames while disconnected and flushes them in order once the link is open
  * again — after `link.status('open')`, so the mesh's fresh presence reaches the hub before them.
+ * Frames sent within one tick leave as one batch (`batch.ts`), and the hub is asked (`?batch=1`) to
+ * batch what it sends back.
  */
 import ReconnectingWebSocket from 'partysocket/ws';
 import { HappenError } from '../core/errors.ts';
+import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_FRAMES, encodeBatch, forEachFrame, nextBatchEnd, type BatchLimits } from './batch.ts';
 import type { FrameFormat } from './codec.ts';
 import type { FrameData, Transport, TransportLink } from './transport.ts';
 
@@ -21,6 +24,8 @@ export interface WebSocketTransportOptions {
   maxReconnectDelay?: number;
   /** Frames kept while disconnected (default 10,000); past it the oldest are dropped and reported once. */
   maxBuffered?: number;
+  /** Limits of one batch of frames, or `false` to send (and ask the hub for) one frame per message. */
+  batch?: BatchLimits | false;
 }
 
 // The hub's close code for a refusal (bad token, wrong subject): retrying cannot help.
@@ -40,7 +45,12 @@ export function websocketUrl(url: string): URL {
 export function websocket(url: string, options: WebSocketTransportOptions = {}): Transport {
   const format = options.format ?? 'msgpack';
   const maxBuffered = options.maxBuffered ?? 10_000;
-  const buffer: FrameData[] = [];
+  const batching = options.batch !== false;
+  const maxBytes = (options.batch || undefined)?.maxBytes ?? DEFAULT_BATCH_BYTES;
+  const maxFrames = batching ? ((options.batch || undefined)?.maxFrames ?? DEFAULT_BATCH_FRAMES) : 1;
+  // Frames not yet on the socket: this tick's, or everything sent while disconnected.
+  let buffer: FrameData[] = [];
+  let flushQueued = false;
   let socket: ReconnectingWebSocket | undefined;
   let link: TransportLink | undefined;
   let isOpen = false;
@@ -52,24 +62,32 @@ export function websocket(url: string, options: WebSocketTransportOptions = {}):
     const token = typeof options.token === 'function' ? await options.token() : options.token;
     if (token) u.searchParams.set('token', token);
     if (format === 'json') u.searchParams.set('format', 'json');
+    if (batching) u.searchParams.set('batch', '1');
     return u.toString();
   }
 
   function flush(): void {
-    while (buffer.length > 0 && isOpen && socket?.readyState === 1) {
+    flushQueued = false;
+    let sent = 0;
+    while (sent < buffer.length && isOpen && socket?.readyState === 1) {
+      const end = nextBatchEnd(buffer, sent, maxBytes, maxFrames);
       try {
-        socket.send(buffer[0] as string);
+        socket.send(encodeBatch(sent === 0 && end === buffer.length ? buffer : buffer.slice(sent, end)) as string);
       } catch {
-        return; // the socket died under us; the rest waits for the next open
+        break; // the socket died under us; the rest waits for the next open
       }
-      buffer.shift();
+      sent = end;
     }
+    if (sent === buffer.length) buffer = [];
+    else if (sent > 0) buffer.splice(0, sent);
   }
 
+  const deliver = (frame: FrameData) => link?.receive(frame);
+
   function received(data: unknown): void {
-    if (typeof data === 'string') link?.receive(data);
-    else if (data instanceof ArrayBuffer) link?.receive(new Uint8Array(data));
-    else if (ArrayBuffer.isView(data)) link?.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    if (typeof data === 'string') forEachFrame(data, deliver);
+    else if (data instanceof ArrayBuffer) forEachFrame(new Uint8Array(data), deliver);
+    else if (ArrayBuffer.isView(data)) forEachFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), deliver);
   }
 
   return {
@@ -91,7 +109,11 @@ export function websocket(url: string, options: WebSocketTransportOptions = {}):
       socket.binaryType = 'arraybuffer';
       socket.addEventListener('open', () => {
         isOpen = true;
+        // The mesh announces itself on open: that presence goes ahead of what waited offline.
+        const backlog = buffer;
+        buffer = [];
         link?.status('open');
+        for (const data of backlog) buffer.push(data);
         flush();
       });
       socket.addEventListener('message', (event: MessageEvent) => received(event.data));
@@ -110,14 +132,6 @@ export function websocket(url: string, options: WebSocketTransportOptions = {}):
     },
     send(data) {
       if (closed) return;
-      if (isOpen && socket?.readyState === 1 && buffer.length === 0) {
-        try {
-          socket.send(data as string);
-          return;
-        } catch {
-          // Fall through: keep it for the next open.
-        }
-      }
       buffer.push(data);
       if (buffer.length > maxBuffered) {
         buffer.shift();
@@ -126,11 +140,18 @@ export function websocket(url: string, options: WebSocketTransportOptions = {}):
           link?.error(new HappenError('network', 'BUFFER_OVERFLOW', `More than ${maxBuffered} frames waited for the hub; the oldest are being dropped`, { url }));
         }
       }
+      if (!isOpen) return;
+      // A full batch leaves at once, so the hub starts on it while this side is still producing.
+      if (buffer.length >= maxFrames) flush();
+      else if (!flushQueued) {
+        flushQueued = true;
+        queueMicrotask(flush);
+      }
     },
     close() {
       if (closed) return;
       closed = true;
-      buffer.length = 0;
+      buffer = [];
       isOpen = false;
       socket?.close(1000, 'closing');
       link?.status('closed');

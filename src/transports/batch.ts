@@ -1,0 +1,113 @@
+/**
+ * The batch: a transport-level envelope carrying several frames in one message, so a burst costs one
+ * WebSocket message instead of one per frame. It is split back into the frames without decoding any,
+ * and each frame is then decoded and checked on its own as if it had arrived alone.
+ *
+ * - Binary: the byte 0xc1 (which msgpack never uses, so no msgpack frame starts with it), then per
+ *   frame its length as a 32-bit big-endian integer and its bytes.
+ * - Text: a JSON text sequence (RFC 7464): per frame the record separator U+001E, the JSON, a line
+ *   feed. JSON never starts with U+001E and `JSON.stringify` escapes it, so the separator cannot
+ *   occur inside a frame.
+ *
+ * One frame is never wrapped, so peers that know nothing of batches read single frames as always.
+ */
+import type { FrameData } from './transport.ts';
+
+/** The first byte of a binary batch (msgpack's one "never used" byte). */
+export const BATCH_MARKER = 0xc1;
+const RS = '\x1e';
+const RS_CODE = 0x1e;
+
+/** Whether a message is a batch (and must be split before its frames are decoded). */
+export function isBatch(data: FrameData): boolean {
+  return typeof data === 'string' ? data.charCodeAt(0) === RS_CODE : data.byteLength > 0 && data[0] === BATCH_MARKER;
+}
+
+/**
+ * Wraps frames of one encoding (all text or all bytes) into one message; a single frame comes back
+ * as it is. Callers keep batches small ({@link BatchLimits}); the length prefix allows 4 GiB.
+ */
+export function encodeBatch(frames: readonly FrameData[]): FrameData {
+  if (frames.length === 1) return frames[0]!;
+  if (typeof frames[0] === 'string') {
+    let text = '';
+    for (const frame of frames) text += RS + (frame as string) + '\n';
+    return text;
+  }
+  let size = 1;
+  for (const frame of frames) size += 4 + (frame as Uint8Array).byteLength;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out[0] = BATCH_MARKER;
+  let at = 1;
+  for (const frame of frames as readonly Uint8Array[]) {
+    view.setUint32(at, frame.byteLength);
+    out.set(frame, at + 4);
+    at += 4 + frame.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Calls `each` with every frame of a message in order: a batch's frames (views into it, not copies),
+ * or the message itself. A binary batch whose lengths run past its end yields its remaining bytes
+ * behind a batch marker, which the decoder refuses as a corrupt batch: the frames before it are kept.
+ */
+export function forEachFrame(data: FrameData, each: (frame: FrameData) => void): void {
+  if (!isBatch(data)) return each(data);
+  if (typeof data === 'string') {
+    let at = 0;
+    while (at < data.length) {
+      const next = data.indexOf(RS, at + 1);
+      const end = next === -1 ? data.length : next;
+      // The line feed ends each record; a sender that left it out is read all the same.
+      const last = data.charCodeAt(end - 1) === 0x0a ? end - 1 : end;
+      if (last > at + 1) each(data.slice(at + 1, last));
+      at = end;
+    }
+    return;
+  }
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let at = 1;
+  while (at < data.byteLength) {
+    const length = at + 4 <= data.byteLength ? view.getUint32(at) : -1;
+    if (length < 0 || at + 4 + length > data.byteLength) return each(data.subarray(at - 1, at)); // [0xc1]: corrupt
+    each(data.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+}
+
+/** How much one message may carry; past either limit the next frames go in the next message. */
+export interface BatchLimits {
+  /** Bytes of frames per message (default 64 KiB; a larger frame still goes, alone). */
+  maxBytes?: number;
+  /** Frames per message (default 256). */
+  maxFrames?: number;
+}
+
+/** The default {@link BatchLimits}: small enough that one message never delays the frames behind it for long. */
+export const DEFAULT_BATCH_BYTES = 64 * 1024;
+/** The default frames per batch. */
+export const DEFAULT_BATCH_FRAMES = 256;
+
+/** The size a batch counts for a frame: bytes, or UTF-16 units for text (close enough for a limit on latency). */
+export function batchedSize(frame: FrameData): number {
+  return typeof frame === 'string' ? frame.length : frame.byteLength;
+}
+
+/**
+ * How many frames from `queue[start]` go in the next message: a run of one encoding within the
+ * limits (at least one frame, however large).
+ */
+export function nextBatchEnd(queue: readonly FrameData[], start: number, maxBytes: number, maxFrames: number): number {
+  const text = typeof queue[start] === 'string';
+  let bytes = batchedSize(queue[start]!);
+  let end = start + 1;
+  while (end < queue.length && end - start < maxFrames && (typeof queue[end] === 'string') === text) {
+    const size = batchedSize(queue[end]!);
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end++;
+  }
+  return end;
+}
