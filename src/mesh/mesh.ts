@@ -58,7 +58,10 @@ export interface MeshStats {
 
 /** The mesh: connects a system to others through transports. Pass it in `createHappen({ extensions })`. */
 export interface Mesh extends HappenExtension {
-  /** Resolves once every transport has been opened. */
+  /**
+   * Resolves once every transport has been opened and, with `durable`, the outbox and inbox left by
+   * a previous run are loaded (so `queue()` tells what still waits).
+   */
   readonly ready: Promise<void>;
   /** Every live node: this system's and those its peers announced. */
   nodes(): MeshNode[];
@@ -284,7 +287,8 @@ export function mesh(options: MeshOptions): Mesh {
       if (system) throw new HappenError('validation', 'INVALID_CONFIG', 'A mesh() belongs to one system; create one per createHappen');
       system = happen;
       if (options.durable) durability = new Durability(options.durable, durableHost(happen));
-      ready = Promise.all(transports.map((t) => Promise.resolve().then(() => t.open(linkFor(t))))).then(() => undefined);
+      const opened = transports.map((t) => Promise.resolve().then(() => t.open(linkFor(t))));
+      ready = Promise.all([...opened, durability?.ready]).then(() => undefined);
       ready.catch(() => {});
       timer = setInterval(heartbeat, heartbeatMs);
       (timer as { unref?: () => void }).unref?.(); // a heartbeat alone should not keep a process alive

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { browserOnlyTests } from './browser-only.mjs';
 import { busTests } from './bus-tests.mjs';
+import { durableTests } from './durable-tests.mjs';
 import { startServer } from './serve.mjs';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -125,11 +126,11 @@ async function runContext(browser, origin, { runtime, expected, run }, filter) {
 
 /**
  * Runs each browser-only test in its own browser context; a throw is its failure, and a string it
- * returns is a note (a measurement) kept with its result.
+ * returns is a note (a measurement) kept with its result. A test may raise its time limit (`timeoutMs`).
  */
 async function runBrowserOnly(browser, origin, filter) {
   const runtime = 'chromium:page';
-  const selected = [...browserOnlyTests, ...busTests].filter((t) => !filter || t.name.includes(filter));
+  const selected = [...browserOnlyTests, ...busTests, ...durableTests].filter((t) => !filter || t.name.includes(filter));
   return Promise.all(
     selected.map(async (t) => {
       const context = await browser.newContext();
@@ -137,7 +138,7 @@ async function runBrowserOnly(browser, origin, filter) {
       try {
         const page = await context.newPage();
         page.on('pageerror', (error) => console.log(`[${runtime}] pageerror: ${oneLine(error.stack || error.message)}`));
-        const note = await withTimeout(t.run(page, origin), CONTEXT_TIMEOUT_MS, t.name);
+        const note = await withTimeout(t.run(page, origin), t.timeoutMs ?? CONTEXT_TIMEOUT_MS, t.name);
         return { runtime, name: t.name, ok: true, ms: Date.now() - started, ...(typeof note === 'string' ? { note } : {}) };
       } catch (error) {
         return { runtime, name: t.name, ok: false, ms: Date.now() - started, error: oneLine(error?.message ?? error) };

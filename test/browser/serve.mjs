@@ -39,6 +39,7 @@ const BUS_HTML = `<!doctype html><meta charset="utf-8"><title>happen bus</title>
 import('/bus.js').catch((e) => { window.busLoadError = String(e && e.stack || e); });
 </script>`;
 const MESH_HTML = BUS_HTML.replaceAll('bus', 'mesh');
+const DURABLE_HTML = BUS_HTML.replaceAll('bus', 'durable');
 const BLANK_HTML = '<!doctype html><meta charset="utf-8"><title>happen worker host</title>';
 
 // The mesh extension is written alongside this transport: if it does not bundle, only the mesh test fails.
@@ -47,13 +48,15 @@ const bundleOrReport = (entry, format) =>
 
 /** Bundles, then serves; resolves to `{ origin, close() }`. Throws if bundling fails. */
 export async function startServer() {
-  const [pageJs, workerJs, scenariosJs, busJs, busWorkerJs, meshJs] = await Promise.all([
+  const [pageJs, workerJs, scenariosJs, busJs, busWorkerJs, meshJs, durableJs, durableWorkerJs] = await Promise.all([
     bundle('./page-entry.ts', 'esm'),
     bundle('./worker-entry.ts', 'iife'),
     bundle('./scenarios.ts', 'esm'),
     bundle('./bus-entry.ts', 'esm'),
     bundle('./bus-worker.ts', 'iife'),
     bundleOrReport('./mesh-entry.ts', 'esm'),
+    bundle('./durable-entry.ts', 'esm'),
+    bundle('./durable-worker.ts', 'iife'),
   ]);
   const files = {
     '/page.html': ['text/html', PAGE_HTML],
@@ -71,6 +74,10 @@ export async function startServer() {
     '/bus-worker.js': ['text/javascript', busWorkerJs],
     '/mesh.html': ['text/html', MESH_HTML],
     '/mesh.js': ['text/javascript', meshJs],
+    // Durable delivery across tabs and a consumer worker killed mid-handler (durable-tests.mjs).
+    '/durable.html': ['text/html', DURABLE_HTML],
+    '/durable.js': ['text/javascript', durableJs],
+    '/durable-worker.js': ['text/javascript', durableWorkerJs],
     '/sandboxed.html': ['text/html', SCENARIOS_HTML, { 'content-security-policy': 'sandbox allow-scripts' }],
   };
   const server = createServer((req, res) => {

@@ -88,6 +88,26 @@ describe('durable delivery', () => {
       await until(() => again.mesh.queue().depth === 0, 'the outbox to drain');
     }));
 
+  test('mesh.ready waits for the outbox a previous run left: queue() tells what still waits', () =>
+    scenario(async ({ bus, join }) => {
+      const store = memoryStorage();
+      const wire = cable(bus);
+      wire.cut();
+      const sender = join('sys-a', store, wire.transport);
+      const src = sender.happen.createNode('src');
+      for (let i = 0; i < 3; i++) await src.emit({ type: 'n', payload: i });
+      await sender.mesh.close();
+      const offline = cable(bus);
+      offline.cut();
+      // Storage slower than the transport (as IndexedDB is next to a BroadcastChannel).
+      const slow = new Proxy(store, {
+        get: (target, key) => (key === 'list' ? async (...args: Parameters<Storage['list']>) => (await sleep(30), target.list(...args)) : Reflect.get(target, key, target)),
+      });
+      const again = join('sys-a', slow, offline.transport);
+      await again.mesh.ready;
+      deepEqual({ depth: again.mesh.queue().depth }, { depth: 3 }, 'the queue once ready');
+    }));
+
   test('the same cable mended: queued sends flush in order, and their replies come back', () =>
     scenario(async ({ bus, join }) => {
       const receiver = join('sys-b', memoryStorage());
