@@ -18,6 +18,16 @@ import type { HappenEvent } from '../core/event.ts';
  * - Durable delivery: an event frame with `delivery` is meant for one receiver system (`delivery.to`);
  *   a hub routes it only there, and the receiver answers with an `ack` frame (`to` = the sender), which a
  *   hub routes like a send. Acks, nacks and retries are the sender's and receiver's business alone.
+ * - A WebSocket message may carry several frames as a *batch*, a transport-level envelope around
+ *   version-1 frames (`batch.ts`): binary, the byte 0xc1 (never used by msgpack) then per frame a
+ *   32-bit big-endian length and its bytes; text, per frame U+001E, the JSON and a line feed (an
+ *   RFC 7464 JSON text sequence). A lone frame is never wrapped. The receiver splits a batch and
+ *   handles each frame as if it had come alone: each is checked against the frame-size limit, and a
+ *   bad one is refused on its own. Clients send batches; the hub sends them only to a client that
+ *   asked with `?batch=1`, so a peer that knows nothing of batches still reads one frame per message.
+ * - A hub routes a msgpack event frame of exactly `v`, `t`, `from` and `event` from that envelope
+ *   (`from`, the event's target) without decoding the event; receivers check the whole event, so a
+ *   MALFORMED_EVENT there is reported by the receiver. Every other frame the hub decodes in full.
  */
 
 /** The wire protocol version every frame carries as `v`; a peer refuses other versions with a typed error. */
