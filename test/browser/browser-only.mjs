@@ -112,15 +112,23 @@ export const browserOnlyTests = [
     name: 'storage › a write past the origin quota rejects with runtime/STORAGE_FULL and stores nothing',
     async run(page, origin) {
       const cdp = await page.context().newCDPSession(page);
-      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 256 * 1024 });
+      // Room for 256 KiB more than what earlier tests left on this origin, whatever that is.
+      const { usage } = await cdp.send('Storage.getUsageAndQuota', { origin });
+      const quotaSize = Math.ceil(usage) + 256 * 1024;
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize });
       const { quota, overrideActive } = await cdp.send('Storage.getUsageAndQuota', { origin });
-      equal(overrideActive && quota, 256 * 1024, 'quota override in force');
+      equal(overrideActive && quota, quotaSize, 'quota override in force');
       await load(page, origin);
       const outcome = await page.evaluate(() => window.scenarios.storageOverQuota(1024 * 1024));
       equal(outcome.code, 'runtime/STORAGE_FULL', `error (${outcome.message})`);
       equal(outcome.cause, 'QuotaExceededError', 'cause');
       equal(outcome.bigStored, false, 'the value over the quota was not stored');
-      equal(outcome.small, 2, 'a small write still succeeds');
+      equal(outcome.small, 1, 'what was stored before is intact');
+      // Chromium may keep counting an aborted write against the quota for a while: free room, then write again.
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+      const after = await page.evaluate((name) => window.scenarios.storageWritesAgain(name), outcome.name);
+      equal(after.small, 2, 'writes succeed once there is room');
+      equal(after.big, false, 'the refused value never appeared');
     },
   },
 ];

@@ -149,14 +149,25 @@ function incompressible(chars: number): string {
 
 /** Writes a value larger than the origin's quota (which the runner shrank): what the write rejects with, and what is left. */
 async function storageOverQuota(chars: number) {
-  const storage = indexedDbStorage(`quota-${crypto.randomUUID()}`);
+  const name = `quota-${crypto.randomUUID()}`;
+  const storage = indexedDbStorage(name);
   try {
     await storage.put('small', 1);
     const error = await storage.put('big', incompressible(chars)).then(() => undefined, (e: unknown) => e);
     const e = error as { message?: string; details?: { cause?: string } } | undefined;
     const big = await storage.get('big');
-    await storage.put('small', 2); // a write within the quota still works afterwards
-    return { code: error ? codeOf(error) : 'resolved', message: e?.message, cause: e?.details?.cause, bigStored: big !== undefined, small: await storage.get('small') };
+    return { name, code: error ? codeOf(error) : 'resolved', message: e?.message, cause: e?.details?.cause, bigStored: big !== undefined, small: await storage.get('small') };
+  } finally {
+    await storage.close();
+  }
+}
+
+/** Once there is room again, the same database takes writes: a refused write left nothing broken. */
+async function storageWritesAgain(name: string) {
+  const storage = indexedDbStorage(name);
+  try {
+    await storage.put('small', 2);
+    return { small: await storage.get('small'), big: (await storage.get('big')) !== undefined };
   } finally {
     await storage.close();
   }
@@ -210,5 +221,6 @@ async function nodesRead(name: string) {
   unavailableStorage,
   storageYieldsToDelete,
   storageOverQuota,
+  storageWritesAgain,
   storageUncloneable,
 };
