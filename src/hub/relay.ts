@@ -226,7 +226,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       deliver(peer, errorFrame(error));
       return error;
     }
-    const claimed = frame.t === 'presence' || frame.t === 'bye' ? frame.system : frame.t === 'event' ? frame.from : undefined;
+    const claimed = frame.t === 'presence' || frame.t === 'bye' || frame.t === 'ack' ? frame.system : frame.t === 'event' ? frame.from : undefined;
     if (claimed !== undefined && impersonates(state, claimed)) {
       const error = new HappenError('security', 'WRONG_SUBJECT', `This peer's token admits ${state.claims!.sub}, not ${claimed}`, { sub: state.claims!.sub, system: claimed });
       refuse(peer, error, state.format);
@@ -254,6 +254,13 @@ export function createRelay(options: RelayOptions = {}): Relay {
         return undefined;
       }
       case 'event': {
+        if (frame.delivery !== undefined) {
+          // Durable delivery: one receiver system. Not connected now, the frame waits at its sender,
+          // which resends until acked, so dropping it here loses nothing.
+          const receiver = systemPeer(frame.delivery.to);
+          if (receiver && receiver !== peer) deliver(receiver, frame, data);
+          return undefined;
+        }
         const target = frame.event.context.target;
         if (target === undefined) {
           for (const other of others(peer)) deliver(other, frame, data, cache);
@@ -265,10 +272,21 @@ export function createRelay(options: RelayOptions = {}): Relay {
         // An answer to a node that left has nobody to tell: answering it would only loop.
         return undefined;
       }
+      case 'ack': {
+        const sender = systemPeer(frame.to);
+        if (sender && sender !== peer) deliver(sender, frame, data);
+        return undefined;
+      }
       case 'error':
         // A peer's complaint about something the hub sent; there is nobody to forward it to.
         return undefined;
     }
+  }
+
+  // The connection a system announced itself on, if it is here now.
+  function systemPeer(system: string): Peer | undefined {
+    for (const [p, s] of states) if (s.system === system) return p;
+    return undefined;
   }
 
   return {
