@@ -206,14 +206,15 @@ export class Durability {
 
   private answer(system: string, ack: DeliveryAck): void {
     const flying = this.flying(system);
+    // A receiver works through a stream in order, so the frames behind the one it answers are
+    // waiting their turn, not lost: their deadlines restart (else a window deeper than the ack
+    // timeout's worth of handling is resent again and again while the receiver is busy).
+    const now = Date.now();
+    for (const f of flying.values()) f.sentAt = now;
     const entry = flying.get(ack.seq)?.entry ?? this.#outbox.entries().find((e) => e.targets?.[system]?.seq === ack.seq);
     const state = entry?.targets?.[system];
     if (!entry || !state || state.seq !== ack.seq) return; // settled already: a late or repeated answer
-    if (ack.status === 'progress') {
-      const f = flying.get(ack.seq);
-      if (f) f.sentAt = Date.now(); // the receiver is still at it: extend the deadline
-      return;
-    }
+    if (ack.status === 'progress') return; // the receiver is still at it: the deadline was extended above
     flying.delete(ack.seq);
     if (ack.status === 'ack') {
       void this.#outbox.finish(entry, system);

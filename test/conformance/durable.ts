@@ -3,6 +3,7 @@ import { mesh, retryLater, terminate, type Mesh } from '../../src/mesh/index.ts'
 import { memoryStorage } from '../../src/storage/memory.ts';
 import type { Storage } from '../../src/storage/storage.ts';
 import { memoryBus, type MemoryBus } from '../../src/transports/memory.ts';
+import { decodeFrame } from '../../src/transports/codec.ts';
 import type { FrameData, Transport, TransportLink } from '../../src/transports/transport.ts';
 import { deepEqual, equal, ok, sleep } from './assert.ts';
 import { describe, test } from './harness.ts';
@@ -219,6 +220,26 @@ describe('durable delivery', () => {
       await until(() => runs === 1, 'the handler to start');
       await until(() => sender.mesh.queue().depth === 0, 'the ack after the long handler', 3_000);
       equal(runs, 1);
+    }));
+
+  test('frames queued behind a busy receiver are not resent while it keeps acking (a window deeper than the ack timeout)', () =>
+    scenario(async ({ bus, join }) => {
+      let runs = 0;
+      const receiver = join('sys-b', memoryStorage());
+      receiver.happen.createNode('slow').on('work', async () => {
+        runs++;
+        await sleep(15); // 30 of them take 3× the ack timeout
+      });
+      const inner = bus.transport();
+      let eventFrames = 0;
+      const counting: Transport = { ...inner, send: (data, route) => (decodeFrame(data).t === 'event' && eventFrames++, inner.send(data, route)) };
+      const sender = join('sys-a', memoryStorage(), counting);
+      await sender.mesh.waitForNode('slow', { timeout: 2_000 });
+      const src = sender.happen.createNode('src');
+      for (let i = 0; i < 30; i++) src.broadcast({ type: 'work', payload: i });
+      await until(() => runs === 30 && sender.mesh.queue().depth === 0, 'all 30 handled and acked', 5_000);
+      equal(runs, 30, 'handler runs');
+      equal(eventFrames, 30, 'event frames sent (none resent)');
     }));
 
   test('a receiver restart keeps its place: acked events are not handled again', () =>
