@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { chromium } from 'playwright-core';
+import WebSocket from 'ws';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -94,7 +95,7 @@ try {
     workerPath,
     await bundle('edge-hub.ts', { platform: 'neutral', mainFields: ['module', 'main'], conditions: ['workerd', 'worker', 'browser'], external: ['cloudflare:*'] }),
   );
-  mf = new Miniflare({
+  const hubOptions = {
     modules: true,
     scriptPath: workerPath,
     modulesRoot: workDir,
@@ -102,7 +103,9 @@ try {
     host: '127.0.0.1',
     port,
     durableObjects: { HUB: { className: 'EdgeHub', useSQLite: true } },
-  });
+    durableObjectsPersist: join(workDir, 'do'),
+  };
+  mf = new Miniflare(hubOptions);
   await mf.ready;
   const hubUrl = `ws://127.0.0.1:${port}/mesh/${MESH}/ws`;
 
@@ -169,6 +172,30 @@ try {
     await page.evaluate(() => globalThis.waitForNode('db'));
     const { result } = await page.evaluate(() => globalThis.report('again'));
     deepStrictEqual(result, { rows: [`again:${deno.child.pid}`] });
+  });
+
+  test('the workerd hub restarts during a durable stream: 0 acked events lost, none handled twice', async () => {
+    await mkdir(resultsDir, { recursive: true });
+    const peersPath = join(resultsDir, 'mesh-node-peers.mjs'); // inside the repo, so its packages resolve
+    await writeFile(peersPath, await bundle('node-peers.ts', { platform: 'node', target: 'node20', packages: 'external' }));
+    const { durablePair } = await import(peersPath);
+    const pair = await durablePair(`http://127.0.0.1:${port}/mesh/durable`, WebSocket);
+    try {
+      const accepted = [];
+      for (let i = 0; i < 300; i++) accepted.push(pair.emit(i));
+      await until(() => pair.got.length > 0, 'the stream to start');
+      await mf.dispose(); // the Worker and its Durable Object go away mid-stream
+      for (let i = 300; i < 600; i++) accepted.push(pair.emit(i));
+      await Promise.all(accepted); // every emit was accepted while the hub was down
+      mf = new Miniflare(hubOptions); // same port, same persist dir
+      await mf.ready;
+      await until(() => pair.got.length >= 600, 'all 600 after the restart', 30_000);
+      await new Promise((r) => setTimeout(r, 300));
+      deepStrictEqual(pair.got, Array.from({ length: 600 }, (_, i) => i));
+      await until(() => pair.depth() === 0, 'the outbox to drain');
+    } finally {
+      await pair.close();
+    }
   });
 
   for (const t of tests) {
