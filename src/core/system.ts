@@ -35,6 +35,8 @@ export interface IngestOptions {
    * Durable delivery acks on it.
    */
   handled?: (outcome: Outcome) => void;
+  /** The caller already checked the event's shape with `parseEvent` (the mesh's frame decoder does): skip doing it twice. */
+  checked?: boolean;
 }
 
 /** A configured Happen system: its nodes share one dispatcher and one causal web. */
@@ -279,7 +281,7 @@ export class System implements Happen {
   ingest(raw: unknown, options: IngestOptions = {}): Promise<HappenEvent> {
     let event: HappenEvent;
     try {
-      event = parseEvent(raw);
+      event = options.checked === true ? (raw as HappenEvent) : parseEvent(raw);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -294,6 +296,11 @@ export class System implements Happen {
       handle.replyRemotely = this.#router !== undefined;
       handle.observe = handled;
     }
+    if (this.#incoming.length === 0) {
+      // Nothing to admit it: deliver now (the common mesh case), which keeps arrival order by itself.
+      this.admitted(event, handle, handled);
+      return Promise.resolve(event);
+    }
     // One admission at a time, so events are delivered in the order they arrived.
     const admitted = this.#ingestTail.then(async () => {
       for (const extension of this.#incoming) await extension.incoming!(event);
@@ -302,10 +309,7 @@ export class System implements Happen {
     return this.track(
       admitted.then(
         () => {
-          if (event.type === REPLY_EVENT) {
-            this.replyArrived(event);
-            handled?.({ ok: true, value: undefined });
-          } else this.dispatch(event, handle);
+          this.admitted(event, handle, handled);
           return event;
         },
         (cause) => {
@@ -318,6 +322,13 @@ export class System implements Happen {
         },
       ),
     );
+  }
+
+  private admitted(event: HappenEvent, handle: SendHandle | undefined, handled: IngestOptions['handled']): void {
+    if (event.type === REPLY_EVENT) {
+      this.replyArrived(event);
+      handled?.({ ok: true, value: undefined });
+    } else this.dispatch(event, handle);
   }
 
   notify(input: EventInput): HappenEvent {

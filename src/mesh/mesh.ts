@@ -207,7 +207,7 @@ export function mesh(options: MeshOptions): Mesh {
           stats.duplicates++;
           return;
         }
-        system.ingest(event).catch(() => {}); // a refusal is already an error event in this system
+        system.ingest(event, { checked: true }).catch(() => {}); // decodeFrame checked it; a refusal is already an error event here
       }
     }
   };
@@ -266,7 +266,7 @@ export function mesh(options: MeshOptions): Mesh {
       return peer && open.has(peer.transport) ? peer.transport : undefined;
     },
     send: (frame: Frame, transport: Transport) => sendFrame(frame, [transport]),
-    ingest: (event: HappenEvent, handled: (outcome: Outcome) => void) => happen.ingest(event, { handled }),
+    ingest: (event: HappenEvent, handled: (outcome: Outcome) => void) => happen.ingest(event, { handled, checked: true }),
     report: (type: string, payload: unknown) => void happen.notify({ type, payload }),
   });
 
