@@ -105,6 +105,10 @@ export class System implements Happen {
   #drain = () => this.drain();
   #extensions: HappenExtension[];
   #outgoing: HappenExtension[];
+  // The router's outgoing step (the mesh's durable outbox) runs with the commit stage, so writes group.
+  #routerStep: HappenExtension | undefined;
+  // No outgoing step of any kind: a local node's event is dispatched at once unless it has a store.
+  #plain: boolean;
   #incoming: HappenExtension[];
   #ingestTail: Promise<unknown> = Promise.resolve();
   #router: EventRouter | undefined;
@@ -119,8 +123,10 @@ export class System implements Happen {
     if (!(this.timeout > 0)) throw new HappenError('validation', 'INVALID_CONFIG', `timeout must be a positive number of ms`);
     this.web = new CausalWeb(config.causalWebCapacity ?? 1_000);
     this.#extensions = [...(config.extensions ?? [])];
-    // The router's step runs last, so what it stores or sends is the final event (signed, stamped).
-    this.#outgoing = [...this.#extensions.filter((e) => e.outgoing && !e.router), ...this.#extensions.filter((e) => e.outgoing && e.router)];
+    // The router's step runs after the others, so what it stores is the final event (signed, stamped).
+    this.#outgoing = this.#extensions.filter((e) => e.outgoing && !e.router);
+    this.#routerStep = this.#extensions.find((e) => e.outgoing && e.router);
+    this.#plain = this.#outgoing.length === 0 && this.#routerStep === undefined;
     this.#incoming = this.#extensions.filter((e) => e.incoming);
     const routers = this.#extensions.filter((e) => e.router);
     if (routers.length > 1) throw new HappenError('validation', 'INVALID_CONFIG', `A system has at most one router (got ${routers.map((e) => e.name).join(', ')})`);
@@ -196,13 +202,14 @@ export class System implements Happen {
 
   /**
    * Sends a local node's event out, keeping the node's emit order through three stages: the
-   * extensions' `outgoing` steps (one event at a time), the node store's `commit` (started in order,
-   * not awaited one by one, so writes can be grouped), then dispatch (in order, once committed).
+   * extensions' `outgoing` steps (one event at a time), the node store's `commit` and the router's
+   * outgoing step (started in order, not awaited one by one, so writes can be grouped), then dispatch
+   * (in order, once committed).
    * Returns `undefined` when the event was dispatched at once, else its acceptance: resolving to
    * `undefined`, or to the error that refused it (already reported as an error event).
    */
   dispatchFrom(node: NodeImpl, event: HappenEvent, handle?: SendHandle, options: EmitOptions = {}): Promise<HappenError | undefined> | undefined {
-    if (this.#outgoing.length === 0 && node.commit === undefined) {
+    if (this.#plain && node.commit === undefined) {
       this.dispatch(event, handle);
       return undefined;
     }
@@ -211,7 +218,6 @@ export class System implements Happen {
 
   // The rest of dispatchFrom, apart so the common case stays small enough to inline.
   private dispatchThrough(node: NodeImpl, event: HappenEvent, handle: SendHandle | undefined, options: EmitOptions): Promise<HappenError | undefined> | undefined {
-    const commit = node.commit;
     let committed: unknown;
     try {
       const stepped = node.outgoingTail === undefined ? this.runOutgoing(node, event) : node.outgoingTail.then(() => this.runOutgoing(node, event));
@@ -222,7 +228,8 @@ export class System implements Happen {
           if (node.outgoingTail === tail) node.outgoingTail = undefined;
         });
       }
-      committed = stepped === undefined ? commit?.(event, options) : stepped.then(() => commit?.(event, options));
+      const commitAll = () => this.commitStage(node, event, options);
+      committed = stepped === undefined ? commitAll() : stepped.then(commitAll);
     } catch (error) {
       committed = Promise.reject(error);
     }
@@ -248,6 +255,14 @@ export class System implements Happen {
       if (node.deliveryTail === accepted) node.deliveryTail = undefined;
     });
     return accepted;
+  }
+
+  // The node store's commit and the router's step, side by side; a promise only if either is asynchronous.
+  private commitStage(node: NodeImpl, event: HappenEvent, options: EmitOptions): unknown {
+    const routed = this.#routerStep?.outgoing!(event, node);
+    const saved = node.commit?.(event, options);
+    if (!isThenable(routed)) return saved;
+    return isThenable(saved) ? Promise.all([routed, saved]) : routed;
   }
 
   // Runs each outgoing step; returns a promise only if some step is asynchronous.

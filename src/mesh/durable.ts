@@ -79,6 +79,8 @@ export class Durability {
   #again = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  // When the last pass found something due next (ms), for the timer.
+  #nextDue = Infinity;
   // Entries being dead-lettered (`n@system`): a pass or a late answer must not bury them twice.
   readonly #burying = new Set<string>();
 
@@ -164,37 +166,51 @@ export class Durability {
 
   // ---- sender ----
 
+  // Numbers new entries in emit order, then sends from the head of each receiver's stream until its
+  // window is full: the work per pass is the window, not the queue. Notes when the next one is due.
   private async pass(): Promise<void> {
     await this.ready;
     const now = Date.now();
+    let due = Infinity;
     this.expireInFlight(now);
-    for (const entry of this.#outbox.entries()) {
+    for (const entry of this.#outbox.unassigned()) {
       if (this.#closed) return;
-      if (entry.targets === undefined) {
-        const systems = this.receiversOf(entry.event);
-        if (systems.length === 0) {
-          if (now - entry.createdAt > this.#maxAge) await this.bury(entry, undefined, noReceiver(entry.event));
+      const systems = this.receiversOf(entry.event);
+      if (systems.length === 0) {
+        if (now - entry.createdAt > this.#maxAge) await this.bury(entry, undefined, noReceiver(entry.event));
+        else due = Math.min(due, now + this.#ackTimeout); // waiting for a receiver to appear
+        continue;
+      }
+      await this.#outbox.assign(entry, systems, now); // positions are durable before anything is sent
+    }
+    for (const system of this.#outbox.systems()) {
+      const flying = this.flying(system);
+      for (const f of flying.values()) due = Math.min(due, f.sentAt + this.#ackTimeout);
+      const transport = this.host.transportTo(system);
+      if (transport === undefined) continue; // offline: it waits (a join or a reconnect pumps again)
+      for (const [seq, entry] of this.#outbox.stream(system)) {
+        if (this.#closed) return;
+        if (flying.size >= this.#window) break;
+        if (flying.has(seq)) continue;
+        const state = entry.targets![system]!;
+        if (state.nextAt > now) {
+          due = Math.min(due, state.nextAt);
           continue;
         }
-        await this.#outbox.assign(entry, systems, now); // positions are durable before anything is sent
-      }
-      for (const [system, state] of Object.entries(entry.targets!)) {
-        const flying = this.flying(system);
-        if (flying.has(state.seq) || state.nextAt > now || flying.size >= this.#window) continue;
-        const transport = this.host.transportTo(system);
-        if (transport === undefined) continue; // offline: it waits
         if (state.attempts >= this.#maxAttempts) {
           await this.bury(entry, system, state.lastError ?? unacked(entry.event, state.attempts));
           continue;
         }
         state.attempts++;
-        flying.set(state.seq, { entry, sentAt: now });
+        flying.set(seq, { entry, sentAt: now });
+        due = Math.min(due, now + this.#ackTimeout);
         this.host.send(
-          { v: PROTOCOL_VERSION, t: 'event', from: this.host.systemId, event: entry.event, delivery: { to: system, seq: state.seq, base: this.#outbox.base(system) } },
+          { v: PROTOCOL_VERSION, t: 'event', from: this.host.systemId, event: entry.event, delivery: { to: system, seq, base: this.#outbox.base(system) } },
           transport,
         );
       }
     }
+    this.#nextDue = due;
   }
 
   private receiversOf(event: HappenEvent): string[] {
@@ -211,7 +227,7 @@ export class Durability {
     // timeout's worth of handling is resent again and again while the receiver is busy).
     const now = Date.now();
     for (const f of flying.values()) f.sentAt = now;
-    const entry = flying.get(ack.seq)?.entry ?? this.#outbox.entries().find((e) => e.targets?.[system]?.seq === ack.seq);
+    const entry = flying.get(ack.seq)?.entry ?? this.#outbox.stream(system).get(ack.seq);
     const state = entry?.targets?.[system];
     if (!entry || !state || state.seq !== ack.seq) return; // settled already: a late or repeated answer
     if (ack.status === 'progress') return; // the receiver is still at it: the deadline was extended above
@@ -286,19 +302,13 @@ export class Durability {
     return flying;
   }
 
-  // The next pass runs when something is due: an ack deadline or a retry time.
+  // The next pass runs when something is due: an ack deadline, a retry time, a receiver to look for.
   private schedule(): void {
     if (this.#closed) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    let due = Infinity;
-    for (const flying of this.#inFlight.values()) for (const f of flying.values()) due = Math.min(due, f.sentAt + this.#ackTimeout);
-    for (const entry of this.#outbox.entries()) {
-      if (entry.targets === undefined) due = Math.min(due, Date.now() + this.#ackTimeout); // waiting for a receiver to appear
-      else for (const [system, state] of Object.entries(entry.targets)) if (!this.flying(system).has(state.seq)) due = Math.min(due, state.nextAt);
-    }
-    if (due === Infinity) return;
-    this.#timer = setTimeout(() => this.pump(), Math.max(5, due - Date.now()));
+    if (this.#nextDue === Infinity) return;
+    this.#timer = setTimeout(() => this.pump(), Math.max(5, this.#nextDue - Date.now()));
     (this.#timer as { unref?: () => void }).unref?.();
   }
 

@@ -30,12 +30,15 @@ const pad = (n: number) => n.toString().padStart(16, '0');
 /**
  * The durable outbox: entries in emit order, plus one sequence per receiver system so each
  * (sender → receiver) stream is numbered 1, 2, 3, ... Every change is written before it is acted on.
+ * Indexed by stream, so a sending pass looks only at the head of each stream, never the whole queue.
  */
 export class Outbox {
   readonly #entries = new Map<number, OutboxEntry>();
-  readonly #streams = new Map<string, number>();
-  // Pending positions per receiver, ascending (they are assigned in order and mostly settle in order).
-  readonly #pending = new Map<string, number[]>();
+  // Last position assigned per receiver system.
+  readonly #lastSeq = new Map<string, number>();
+  // Pending entries per receiver, by position, in ascending order (positions only grow).
+  readonly #streams = new Map<string, Map<number, OutboxEntry>>();
+  readonly #unassigned = new Set<OutboxEntry>();
   readonly #ids = new Set<string>();
   readonly #writes: WriteQueue;
   #last = 0;
@@ -49,20 +52,22 @@ export class Outbox {
 
   /** Loads what a previous run left. */
   async open(): Promise<void> {
-    for (const [, entry] of await this.storage.list<OutboxEntry>({ prefix: `${this.prefix}e/` })) {
+    for (const [key, seq] of await this.storage.list<number>({ prefix: `${this.prefix}s/` })) {
+      this.#lastSeq.set(key.slice(this.prefix.length + 2), seq);
+    }
+    const entries = (await this.storage.list<OutboxEntry>({ prefix: `${this.prefix}e/` })).map(([, entry]) => entry);
+    for (const entry of entries) {
       this.track(entry);
       this.#last = Math.max(this.#last, entry.n);
     }
-    for (const list of this.#pending.values()) list.sort((a, b) => a - b);
-    for (const [key, seq] of await this.storage.list<number>({ prefix: `${this.prefix}s/` })) {
-      this.#streams.set(key.slice(this.prefix.length + 2), seq);
-    }
+    // Streams must iterate in position order; entries came in emit order, which can differ for one stream.
+    for (const [system, stream] of this.#streams) this.#streams.set(system, new Map([...stream].sort((a, b) => a[0] - b[0])));
   }
 
   /** Accepts an event; resolves once it is durable. An event too large to store fails alone. */
   append(event: HappenEvent, now: number): Promise<OutboxEntry> {
     const entry: OutboxEntry = { n: ++this.#last, event, createdAt: now };
-    const key = `${this.prefix}e/${pad(entry.n)}`;
+    const key = this.keyOf(entry);
     assertValue(entry, this.storage.maxValueBytes, key);
     this.track(entry);
     return this.#writes.write([{ type: 'put', key, value: entry, sized: true }]).then(
@@ -77,12 +82,13 @@ export class Outbox {
   /** Decides who an entry is for, numbering it in each receiver's stream. */
   assign(entry: OutboxEntry, systems: string[], now: number): Promise<void> {
     entry.targets = {};
+    this.#unassigned.delete(entry);
     const ops: BatchOp[] = [];
     for (const system of systems) {
-      const seq = (this.#streams.get(system) ?? 0) + 1;
-      this.#streams.set(system, seq);
+      const seq = (this.#lastSeq.get(system) ?? 0) + 1;
+      this.#lastSeq.set(system, seq);
       entry.targets[system] = { seq, attempts: 0, nextAt: now };
-      this.pendingOf(system).push(seq);
+      this.streamOf(system).set(seq, entry);
       ops.push({ type: 'put', key: `${this.prefix}s/${system}`, value: seq });
     }
     ops.push(this.putOp(entry));
@@ -98,27 +104,32 @@ export class Outbox {
   finish(entry: OutboxEntry, system: string): Promise<void> {
     const state = entry.targets?.[system];
     if (state) {
-      const list = this.pendingOf(system);
-      const at = list.indexOf(state.seq);
-      if (at >= 0) list.splice(at, 1);
+      this.#streams.get(system)?.delete(state.seq);
       delete entry.targets![system];
     }
-    if (entry.targets && Object.keys(entry.targets).length === 0) {
-      this.untrack(entry);
-      return this.#writes.write([{ type: 'delete', key: `${this.prefix}e/${pad(entry.n)}` }]);
-    }
+    if (entry.targets && Object.keys(entry.targets).length === 0) return this.remove(entry);
     return this.save(entry);
   }
 
-  /** Drops an entry that has no receiver left to try (dead-lettered before it was assigned). */
+  /** Drops an entry altogether (dead-lettered before it was assigned, or done). */
   remove(entry: OutboxEntry): Promise<void> {
     this.untrack(entry);
-    return this.#writes.write([{ type: 'delete', key: `${this.prefix}e/${pad(entry.n)}` }]);
+    return this.#writes.write([{ type: 'delete', key: this.keyOf(entry) }]);
   }
 
-  /** Entries in emit order. */
-  entries(): OutboxEntry[] {
-    return [...this.#entries.values()]; // insertion order is emit order (n only grows)
+  /** Entries not yet numbered for any receiver, in emit order. */
+  unassigned(): OutboxEntry[] {
+    return [...this.#unassigned];
+  }
+
+  /** The receiver systems with pending entries. */
+  systems(): string[] {
+    return [...this.#streams.keys()];
+  }
+
+  /** The pending entries of one receiver's stream, by position, ascending. */
+  stream(system: string): ReadonlyMap<number, OutboxEntry> {
+    return this.#streams.get(system) ?? EMPTY;
   }
 
   /** Whether an event is waiting here. */
@@ -128,34 +139,43 @@ export class Outbox {
 
   /** The lowest position still pending in the stream to `system`: everything below it is settled. */
   base(system: string): number {
-    return this.#pending.get(system)?.[0] ?? (this.#streams.get(system) ?? 0) + 1;
+    const first = this.#streams.get(system)?.keys().next();
+    return first && !first.done ? first.value : (this.#lastSeq.get(system) ?? 0) + 1;
   }
 
   /** How many events wait, and the age of the oldest (ms). */
   stats(now: number): { depth: number; oldestAgeMs: number } {
-    let oldest = now;
-    for (const entry of this.#entries.values()) if (entry.createdAt < oldest) oldest = entry.createdAt;
-    return { depth: this.#entries.size, oldestAgeMs: now - oldest };
+    const oldest = this.#entries.values().next();
+    return { depth: this.#entries.size, oldestAgeMs: oldest.done ? 0 : now - oldest.value.createdAt };
   }
 
   private track(entry: OutboxEntry): void {
     this.#entries.set(entry.n, entry);
     this.#ids.add(entry.event.id);
-    for (const [system, state] of Object.entries(entry.targets ?? {})) this.pendingOf(system).push(state.seq);
+    if (entry.targets === undefined) this.#unassigned.add(entry);
+    else for (const [system, state] of Object.entries(entry.targets)) this.streamOf(system).set(state.seq, entry);
   }
 
   private untrack(entry: OutboxEntry): void {
     this.#entries.delete(entry.n);
     this.#ids.delete(entry.event.id);
+    this.#unassigned.delete(entry);
+    for (const [system, state] of Object.entries(entry.targets ?? {})) this.#streams.get(system)?.delete(state.seq);
   }
 
-  private pendingOf(system: string): number[] {
-    let list = this.#pending.get(system);
-    if (!list) this.#pending.set(system, (list = []));
-    return list;
+  private streamOf(system: string): Map<number, OutboxEntry> {
+    let stream = this.#streams.get(system);
+    if (!stream) this.#streams.set(system, (stream = new Map()));
+    return stream;
+  }
+
+  private keyOf(entry: OutboxEntry): string {
+    return `${this.prefix}e/${pad(entry.n)}`;
   }
 
   private putOp(entry: OutboxEntry): BatchOp {
-    return { type: 'put', key: `${this.prefix}e/${pad(entry.n)}`, value: entry, sized: true };
+    return { type: 'put', key: this.keyOf(entry), value: entry, sized: true };
   }
 }
+
+const EMPTY: ReadonlyMap<number, OutboxEntry> = new Map();
