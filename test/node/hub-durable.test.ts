@@ -41,7 +41,7 @@ describe('[node] durable delivery through the Node hub', () => {
     await eventually(() => expect(sender.mesh.queue().depth).toBe(200));
     receiver = system('sys-b', url, receiverStore);
     receiver.happen.createNode('sink').on('n', (e) => void got.push(e.payload));
-    await eventually(() => expect(got.length).toBe(201), { timeout: 10_000 });
+    await eventually(() => expect(got.length).toBe(201), 10_000);
     expect(got).toEqual(Array.from({ length: 201 }, (_, i) => i));
     await eventually(() => expect(sender.mesh.queue().depth).toBe(0));
   });
@@ -64,7 +64,7 @@ describe('[node] durable delivery through the Node hub', () => {
     await Promise.all(emitted); // every emit was accepted (stored) though the hub was gone
     server = await serveHub({ port, sweepMs: 50 });
     opened.push(server);
-    await eventually(() => expect(got.length).toBe(600), { timeout: 15_000 });
+    await eventually(() => expect(got.length).toBe(600), 15_000);
     expect(got).toEqual(Array.from({ length: 600 }, (_, i) => i));
     await eventually(() => expect(sender.mesh.queue().depth).toBe(0));
   }, 30_000);
