@@ -110,7 +110,7 @@ export class Durability {
   /** Makes an event leaving this system durable; resolves once it is in the outbox. */
   async accept(event: HappenEvent): Promise<void> {
     await this.ready;
-    await this.#outbox.append(event, Date.now());
+    await this.#outbox.append(event, Date.now(), this.receiversOf(event));
     this.pump();
   }
 
@@ -323,7 +323,7 @@ export class Durability {
   private handle(frame: EventFrame, transport: Transport): void {
     const seq = frame.delivery!.seq;
     if (this.#inbox.seen(frame.event.id)) {
-      void this.settle(frame, transport, { seq, status: 'ack' }); // handled before (a redrive, a second path)
+      this.settle(frame, transport, { seq, status: 'ack' }); // handled before (a redrive, a second path)
       return;
     }
     // A long handler keeps its event from being redelivered meanwhile.
@@ -333,23 +333,24 @@ export class Durability {
       if (ack.status === 'nack') {
         this.#inbox.release(frame);
         this.queueAck(transport, frame.from, ack);
-      } else void this.settle(frame, transport, ack);
+      } else this.settle(frame, transport, ack);
     };
     this.host
       .ingest(frame.event, (outcome) => finish(outcome.ok ? { seq, status: 'ack' } : failed(seq, outcome.error)))
       .catch((refused) => finish({ seq, status: 'term', error: HappenError.from(refused).toJSON() })); // refused at the door: retrying cannot help
   }
 
-  // The position moves on durably before the ack leaves, so an acked event is never handled twice by a restart.
-  private async settle(frame: EventFrame, transport: Transport, ack: DeliveryAck): Promise<void> {
-    try {
-      await this.#inbox.done(frame, Date.now());
-    } catch (error) {
-      this.#inbox.release(frame);
-      this.host.report('happen.error', { ...HappenError.from(error).toJSON(), where: 'durable delivery inbox' });
-      return; // unacked: the sender will try again
-    }
-    this.queueAck(transport, frame.from, ack);
+  // The next event of the stream is handed over at once, while this one's position is being written
+  // (writes group); its ack leaves only once that write is durable, so an acked event is never handled
+  // again after a restart. A failed write rewinds the position: the sender, never acked, resends.
+  private settle(frame: EventFrame, transport: Transport, ack: DeliveryAck): void {
+    this.#inbox.done(frame, Date.now()).then(
+      () => this.queueAck(transport, frame.from, ack),
+      (error) => {
+        this.#inbox.rewind(frame);
+        this.host.report('happen.error', { ...HappenError.from(error).toJSON(), where: 'durable delivery inbox' });
+      },
+    );
     const next = this.#inbox.takeNext(frame.from);
     if (next) this.arrive(next, transport);
   }

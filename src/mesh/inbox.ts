@@ -77,6 +77,14 @@ export class Inbox {
     ]);
   }
 
+  /** Saving a handled position failed: go back to it, so its resend is handled (at least once) and acked. */
+  rewind(frame: EventFrame): void {
+    const sender = frame.from;
+    const seq = frame.delivery!.seq;
+    if ((this.#next.get(sender) ?? 1) > seq) this.#next.set(sender, seq);
+    this.#seen.delete(frame.event.id);
+  }
+
   /** Handling failed and will be retried by the sender: the position stays. */
   release(frame: EventFrame): void {
     this.#busy.delete(frame.from);

@@ -244,14 +244,12 @@ export function mesh(options: MeshOptions): Mesh {
       // yet (a replayed durable request): on a bus, send it anyway; only the node's host keeps it.
       if (via.length === 0 && (event.type === REPLY_EVENT || event.type === ERROR_EVENT)) via = transports.filter((t) => t.reach === 'bus');
       if (via.length === 0) return false;
-      seen.add(event.id);
       sendFrame({ v: PROTOCOL_VERSION, t: 'event', from: system!.id, event }, via, { node: target, ...(peer ? { system: peer.system } : {}) });
       return true;
     },
     broadcastRemote(event: HappenEvent) {
       if (closed) return;
-      if (durableIds.has(event.id)) return;
-      seen.add(event.id);
+      if (durableIds.has(event.id)) return; // our own events come back only from a relay, with our id as `from`: dropped on arrival
       sendFrame({ v: PROTOCOL_VERSION, t: 'event', from: system!.id, event }, transports);
     },
     remoteNodes: () => table.nodes(),

@@ -27,9 +27,26 @@ export interface OutboxEntry {
 
 const pad = (n: number) => n.toString().padStart(16, '0');
 
+/** The entries accepted in one burst, stored as one record: a storage write per burst, not per event. */
+interface Chunk {
+  key: string;
+  entries: OutboxEntry[];
+  /** Entries of the chunk not finished yet; the record goes when none is left. */
+  open: number;
+  /** Roughly how large its record is (JSON characters), to keep it well under the backend's value limit. */
+  bytes: number;
+}
+
+// A chunk stays well under any backend's value limit: 32 Ki characters are at most 96 KiB of UTF-8,
+// and Durable Objects take 128 KiB per value.
+const CHUNK_CHARS = 32 * 1024;
+
 /**
  * The durable outbox: entries in emit order, plus one sequence per receiver system so each
  * (sender → receiver) stream is numbered 1, 2, 3, ... Every change is written before it is acted on.
+ * A burst of emits is one stored chunk (IndexedDB's cost is per record, not per byte); a finished
+ * entry leaves its chunk in memory at once and in storage when the chunk is rewritten or removed —
+ * so a restart may resend an acked event, which its receiver recognises by position and acks again.
  * Indexed by stream, so a sending pass looks only at the head of each stream, never the whole queue.
  */
 export class Outbox {
@@ -40,7 +57,10 @@ export class Outbox {
   readonly #streams = new Map<string, Map<number, OutboxEntry>>();
   readonly #unassigned = new Set<OutboxEntry>();
   readonly #ids = new Set<string>();
+  readonly #chunkOf = new WeakMap<OutboxEntry, Chunk>();
   readonly #writes: WriteQueue;
+  // The chunk this burst (this microtask) appends to.
+  #building: Chunk | undefined;
   #last = 0;
 
   constructor(
@@ -55,25 +75,42 @@ export class Outbox {
     for (const [key, seq] of await this.storage.list<number>({ prefix: `${this.prefix}s/` })) {
       this.#lastSeq.set(key.slice(this.prefix.length + 2), seq);
     }
-    const entries = (await this.storage.list<OutboxEntry>({ prefix: `${this.prefix}e/` })).map(([, entry]) => entry);
-    for (const entry of entries) {
-      this.track(entry);
-      this.#last = Math.max(this.#last, entry.n);
+    for (const [key, entries] of await this.storage.list<OutboxEntry[]>({ prefix: `${this.prefix}c/` })) {
+      const chunk: Chunk = { key, entries, open: entries.length, bytes: 0 };
+      for (const entry of entries) {
+        this.#chunkOf.set(entry, chunk);
+        this.track(entry);
+        this.#last = Math.max(this.#last, entry.n);
+      }
     }
     // Streams must iterate in position order; entries came in emit order, which can differ for one stream.
     for (const [system, stream] of this.#streams) this.#streams.set(system, new Map([...stream].sort((a, b) => a[0] - b[0])));
   }
 
-  /** Accepts an event; resolves once it is durable. An event too large to store fails alone. */
-  append(event: HappenEvent, now: number): Promise<OutboxEntry> {
-    const entry: OutboxEntry = { n: ++this.#last, event, createdAt: now };
-    const key = this.keyOf(entry);
-    assertValue(entry, this.storage.maxValueBytes, key);
+  /**
+   * Accepts an event, numbered at once for `systems` when its receivers are known; resolves once it
+   * is durable. An event too large to store fails alone, before it joins a chunk.
+   */
+  append(event: HappenEvent, now: number, systems: string[] = []): Promise<OutboxEntry> {
+    const entry: OutboxEntry = { n: this.#last + 1, event, createdAt: now };
+    assertValue(entry, this.storage.maxValueBytes, `${this.prefix}c/${pad(entry.n)}`);
+    this.#last = entry.n;
+    const size = JSON.stringify(entry).length + 64; // and its targets, numbered below
+    if (this.#building && this.#building.entries.length > 0 && this.#building.bytes + size > Math.min(CHUNK_CHARS, this.storage.maxValueBytes / 6)) {
+      this.#building = undefined; // this burst's chunk is full: start another
+    }
+    const ops: BatchOp[] = systems.length > 0 ? this.number(entry, systems, now) : [];
+    const chunk = this.building(entry);
+    chunk.entries.push(entry);
+    chunk.open++;
+    chunk.bytes += size;
+    this.#chunkOf.set(entry, chunk);
     this.track(entry);
-    return this.#writes.write([{ type: 'put', key, value: entry, sized: true }]).then(
+    ops.push(this.putOp(chunk));
+    return this.#writes.write(ops).then(
       () => entry,
       (error) => {
-        this.untrack(entry);
+        this.finishEntry(entry);
         throw error;
       },
     );
@@ -81,23 +118,15 @@ export class Outbox {
 
   /** Decides who an entry is for, numbering it in each receiver's stream. */
   assign(entry: OutboxEntry, systems: string[], now: number): Promise<void> {
-    entry.targets = {};
     this.#unassigned.delete(entry);
-    const ops: BatchOp[] = [];
-    for (const system of systems) {
-      const seq = (this.#lastSeq.get(system) ?? 0) + 1;
-      this.#lastSeq.set(system, seq);
-      entry.targets[system] = { seq, attempts: 0, nextAt: now };
-      this.streamOf(system).set(seq, entry);
-      ops.push({ type: 'put', key: `${this.prefix}s/${system}`, value: seq });
-    }
-    ops.push(this.putOp(entry));
-    return this.#writes.write(ops);
+    const ops = this.number(entry, systems, now);
+    for (const [system, state] of Object.entries(entry.targets!)) this.streamOf(system).set(state.seq, entry);
+    return this.#writes.write([...ops, ...this.rewriteOps(entry)]);
   }
 
   /** Records a change to an entry's target states. */
   save(entry: OutboxEntry): Promise<void> {
-    return this.#writes.write([this.putOp(entry)]);
+    return this.#writes.write(this.rewriteOps(entry));
   }
 
   /** One receiver is done with an entry (acked, or given up); the entry goes once none is left. */
@@ -108,13 +137,14 @@ export class Outbox {
       delete entry.targets![system];
     }
     if (entry.targets && Object.keys(entry.targets).length === 0) return this.remove(entry);
-    return this.save(entry);
+    return Promise.resolve(); // the stored chunk still names that receiver: a restart resends, the receiver acks again
   }
 
-  /** Drops an entry altogether (dead-lettered before it was assigned, or done). */
+  /** Drops an entry altogether (acked by every receiver, or dead-lettered before it was assigned). */
   remove(entry: OutboxEntry): Promise<void> {
-    this.untrack(entry);
-    return this.#writes.write([{ type: 'delete', key: this.keyOf(entry) }]);
+    const chunk = this.finishEntry(entry);
+    if (chunk === undefined || chunk.open > 0) return Promise.resolve();
+    return this.#writes.write([{ type: 'delete', key: chunk.key }]);
   }
 
   /** Entries not yet numbered for any receiver, in emit order. */
@@ -149,6 +179,35 @@ export class Outbox {
     return { depth: this.#entries.size, oldestAgeMs: oldest.done ? 0 : now - oldest.value.createdAt };
   }
 
+  // The chunk of the current burst; a new one after each microtask, so one burst is one record.
+  private building(entry: OutboxEntry): Chunk {
+    if (this.#building === undefined) {
+      const chunk: Chunk = { key: `${this.prefix}c/${pad(entry.n)}`, entries: [], open: 0, bytes: 0 };
+      this.#building = chunk;
+      queueMicrotask(() => {
+        if (this.#building === chunk) this.#building = undefined;
+      });
+    }
+    return this.#building;
+  }
+
+  // An entry leaves memory; returns its chunk (with one entry fewer open).
+  private finishEntry(entry: OutboxEntry): Chunk | undefined {
+    if (!this.#entries.has(entry.n)) return undefined;
+    this.untrack(entry);
+    const chunk = this.#chunkOf.get(entry);
+    if (chunk) chunk.open--;
+    return chunk;
+  }
+
+  // A changed entry rewrites its chunk, keeping only what is still open there.
+  private rewriteOps(entry: OutboxEntry): BatchOp[] {
+    const chunk = this.#chunkOf.get(entry);
+    if (!chunk) return [];
+    chunk.entries = chunk.entries.filter((e) => this.#entries.has(e.n));
+    return [this.putOp(chunk)];
+  }
+
   private track(entry: OutboxEntry): void {
     this.#entries.set(entry.n, entry);
     this.#ids.add(entry.event.id);
@@ -169,12 +228,21 @@ export class Outbox {
     return stream;
   }
 
-  private keyOf(entry: OutboxEntry): string {
-    return `${this.prefix}e/${pad(entry.n)}`;
+  // Gives an entry its next position in each receiver's stream; returns the counter writes.
+  private number(entry: OutboxEntry, systems: string[], now: number): BatchOp[] {
+    entry.targets = {};
+    const ops: BatchOp[] = [];
+    for (const system of systems) {
+      const seq = (this.#lastSeq.get(system) ?? 0) + 1;
+      this.#lastSeq.set(system, seq);
+      entry.targets[system] = { seq, attempts: 0, nextAt: now };
+      ops.push({ type: 'put', key: `${this.prefix}s/${system}`, value: seq });
+    }
+    return ops;
   }
 
-  private putOp(entry: OutboxEntry): BatchOp {
-    return { type: 'put', key: this.keyOf(entry), value: entry, sized: true };
+  private putOp(chunk: Chunk): BatchOp {
+    return { type: 'put', key: chunk.key, value: chunk.entries };
   }
 }
 
