@@ -105,6 +105,9 @@ export function mesh(options: MeshOptions): Mesh {
   const maxBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const table = new PeerTable();
   const seen = new RecentIds(options.dedupeWindow ?? 10_000);
+  // An event can arrive twice only through two transports, or on a bus where any peer may repeat a
+  // frame; a single hub link relays each frame once, so it skips the (measurable) bookkeeping.
+  const pathDedupe = transports.length > 1 || transports.some((t) => t.reach === 'bus');
   const local = new Set<string>();
   const open = new Set<Transport>();
   const waiters = new Set<{ id: string; resolve: () => void }>();
@@ -203,7 +206,7 @@ export function mesh(options: MeshOptions): Mesh {
         }
         const target = event.context.target;
         if (target !== undefined && !local.has(target)) return; // on a bus: someone else's
-        if (!seen.add(event.id)) {
+        if (pathDedupe && !seen.add(event.id)) {
           stats.duplicates++;
           return;
         }
