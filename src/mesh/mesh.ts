@@ -294,13 +294,6 @@ export function mesh(options: MeshOptions): Mesh {
       timer = setInterval(heartbeat, heartbeatMs);
       (timer as { unref?: () => void }).unref?.(); // a heartbeat alone should not keep a process alive
     },
-    outgoing(event: HappenEvent) {
-      if (!durability || closed) return undefined;
-      const target = event.context.target;
-      if (target !== undefined && local.has(target)) return undefined; // stays here
-      durableIds.add(event.id);
-      return durability.accept(event);
-    },
     queue: () => durability?.queue() ?? { depth: 0, oldestAgeMs: 0 },
     get deadLetters() {
       return durability?.deadLetters ?? NO_DEAD_LETTERS;
@@ -356,5 +349,15 @@ export function mesh(options: MeshOptions): Mesh {
       await Promise.allSettled(transports.map((t) => t.close()));
     },
   };
+  // Only a durable mesh has an outgoing step: without one, core keeps its fast path for every emit.
+  if (options.durable) {
+    self.outgoing = (event: HappenEvent) => {
+      if (!durability || closed) return undefined;
+      const target = event.context.target;
+      if (target !== undefined && local.has(target)) return undefined; // stays here
+      durableIds.add(event.id);
+      return durability.accept(event);
+    };
+  }
   return self;
 }
