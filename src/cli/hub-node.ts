@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
 import { createHubApp } from '../hub/app.ts';
 import { createRelays } from '../hub/relays.ts';
+import { memoryStorage } from '../storage/memory.ts';
 import { closeAllPeers, startSweeping, type HubServer, type ServeHubOptions } from '../hub/server.ts';
 
 export type { HubServer, ServeHubOptions } from '../hub/server.ts';
@@ -15,7 +16,7 @@ export type { HubServer, ServeHubOptions } from '../hub/server.ts';
 /** Serves the hub on Node; resolves once it is listening. */
 export async function serveHub(options: ServeHubOptions = {}): Promise<HubServer> {
   const hostname = options.hostname ?? '127.0.0.1';
-  const relays = createRelays({ requireClaims: options.secret !== undefined, ...(options.id ? { id: options.id } : {}) });
+  const relays = createRelays({ requireClaims: options.secret !== undefined, ...(options.id ? { id: options.id } : {}), storage: options.storage ?? memoryStorage() });
   // node-ws needs the app that routes upgrades before the hub app exists: route through a shell.
   const shell = new Hono();
   const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app: shell });

@@ -8,6 +8,7 @@
  * set `HAPPEN_HUB_SECRET` (a secret) to require admission tokens.
  */
 import type { Hono } from 'hono';
+import { durableObjectStorage, type DurableObjectStorageLike } from '../storage/durable-object.ts';
 import { createHubApp } from './app.ts';
 import type { Admission } from './admission.ts';
 import type { Peer, PeerState, Relay } from './relay.ts';
@@ -26,7 +27,7 @@ export interface CloudflareWebSocket {
 export interface HubDurableObjectState {
   acceptWebSocket(ws: CloudflareWebSocket, tags?: string[]): void;
   getWebSockets(tag?: string): CloudflareWebSocket[];
-  storage: { setAlarm(at: number): Promise<void> | void; getAlarm(): Promise<number | null> };
+  storage: DurableObjectStorageLike & { setAlarm(at: number): Promise<void> | void; getAlarm(): Promise<number | null> };
 }
 /** A Durable Object namespace binding. */
 export interface DurableObjectNamespaceLike {
@@ -81,6 +82,8 @@ export class HubDurableObject {
     this.#relays = createRelays(
       {
         requireClaims: secret !== undefined,
+        // The mesh's durable log: what receivers have not acked yet survives the object's restarts.
+        storage: durableObjectStorage(ctx.storage),
         onState: (peer, state) => {
           const socket = this.#sockets.get(peer);
           socket?.ws.serializeAttachment({ mesh: socket.mesh, state, ...(socket.batch ? { batch: true } : {}) } satisfies Attachment);

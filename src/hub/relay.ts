@@ -7,6 +7,7 @@ import { HappenError, type SerializedError } from '../core/errors.ts';
 import { buildEvent, ERROR_EVENT, REPLY_EVENT, type HappenEvent } from '../core/event.ts';
 import { createIdGenerator, type IdGenerator } from '../core/ids.ts';
 import type { TokenClaims } from '../security/tokens.ts';
+import type { HubLog } from './durable-log.ts';
 import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, type FrameFormat } from '../transports/codec.ts';
 import { PROTOCOL_VERSION, type EventFrame, type Frame, type PresenceFrame } from '../transports/frames.ts';
 import { peekEventRoute, type EventRoute } from '../transports/peek.ts';
@@ -49,6 +50,8 @@ export interface RelayOptions {
   /** Heartbeat interval assumed for a peer that has not sent presence yet (default 30 s). */
   defaultInterval?: number;
   now?: () => number;
+  /** Keeps durable frames until their receiver acks them, and replays them when it reconnects (see `hubLog`). */
+  log?: HubLog;
   /** Called when a peer's lasting state changes (presence, bye), so a host can persist it. */
   onState?: (peer: Peer, state: PeerState) => void;
 }
@@ -235,6 +238,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     const cache: Partial<Record<FrameFormat, FrameData>> = {};
     switch (frame.t) {
       case 'presence': {
+        const arrived = state.system !== frame.system; // a system (re)joining on this connection
         unhost(peer, state);
         state.system = frame.system;
         state.nodes = [...frame.nodes];
@@ -242,6 +246,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
         for (const node of state.nodes) hosts.set(node, peer);
         options.onState?.(peer, state);
         for (const other of others(peer)) deliver(other, frame, data, cache);
+        if (arrived && options.log) catchUp(peer, frame.system);
         return undefined;
       }
       case 'bye': {
@@ -258,6 +263,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
           // Durable delivery: one receiver system. Not connected now, the frame waits at its sender,
           // which resends until acked, so dropping it here loses nothing.
           const receiver = systemPeer(frame.delivery.to);
+          options.log?.keep(frame);
           if (receiver && receiver !== peer) deliver(receiver, frame, data);
           return undefined;
         }
@@ -273,6 +279,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
         return undefined;
       }
       case 'ack': {
+        options.log?.settle(frame);
         const sender = systemPeer(frame.to);
         if (sender && sender !== peer) deliver(sender, frame, data);
         return undefined;
@@ -281,6 +288,16 @@ export function createRelay(options: RelayOptions = {}): Relay {
         // A peer's complaint about something the hub sent; there is nobody to forward it to.
         return undefined;
     }
+  }
+
+  // What the log kept for a system that just (re)joined, sent in order while it is still connected.
+  function catchUp(peer: Peer, system: string): void {
+    options.log!.pending(system).then(
+      (frames) => {
+        for (const frame of frames) if (states.get(peer)?.system === system) deliver(peer, frame);
+      },
+      () => {}, // the log reports its own failures; the senders resend anyway
+    );
   }
 
   // The connection a system announced itself on, if it is here now.

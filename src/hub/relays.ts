@@ -1,5 +1,15 @@
 /** One relay per mesh name, created on first use; what `/health` and the sweep timer iterate. */
+import type { Storage } from '../storage/storage.ts';
+import { hubLog } from './durable-log.ts';
 import { createRelay, type Relay, type RelayOptions } from './relay.ts';
+
+/** Options shared by every relay of a hub. */
+export interface RelaysOptions extends Omit<RelayOptions, 'log'> {
+  /** Where each mesh's durable log lives (keys prefixed per mesh); without it the hub keeps no log. */
+  storage?: Storage;
+  /** Failures of the log's background writes (default: ignored; senders resend anyway). */
+  onLogError?: (error: unknown) => void;
+}
 
 /** The relays of one hub, by mesh name. */
 export interface Relays {
@@ -11,13 +21,15 @@ export interface Relays {
 }
 
 /** Creates an empty registry; every relay it makes shares `options`. `created` sees each new relay (to host edge nodes in it). */
-export function createRelays(options: RelayOptions = {}, created?: (mesh: string, relay: Relay) => void): Relays {
+export function createRelays(options: RelaysOptions = {}, created?: (mesh: string, relay: Relay) => void): Relays {
+  const { storage, onLogError, ...relayOptions } = options;
   const relays = new Map<string, Relay>();
   return {
     get(mesh) {
       let relay = relays.get(mesh);
       if (!relay) {
-        relays.set(mesh, (relay = createRelay(options)));
+        const log = storage ? hubLog(storage, { prefix: `happen/hub/${encodeURIComponent(mesh)}/log/` }, onLogError) : undefined;
+        relays.set(mesh, (relay = createRelay({ ...relayOptions, ...(log ? { log } : {}) })));
         created?.(mesh, relay);
       }
       return relay;

@@ -1,4 +1,5 @@
 /** What the self-hosted entries (Node, Deno) share: their options, the handle they return, and the sweep timer. */
+import type { Storage } from '../storage/storage.ts';
 import type { Relays } from './relays.ts';
 
 /** Options for `serveHub` on Node and Deno. */
@@ -15,6 +16,12 @@ export interface ServeHubOptions {
   keepAliveMs?: number;
   /** The hub's own sender id in the events it emits (default `hub`). */
   id?: string;
+  /**
+   * Where each mesh's durable log lives, so a receiver catches up on durable events even while their
+   * senders are offline (Deno: `denoKvStorage(await Deno.openKv(path))`). Node's default is in memory:
+   * it survives reconnects, not a hub restart (the senders' outboxes cover that).
+   */
+  storage?: Storage;
 }
 
 /** A running hub. */

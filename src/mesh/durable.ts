@@ -37,8 +37,10 @@ export interface DurableHost {
   hostOf(node: string): string | undefined;
   /** The systems of the mesh known now. */
   peers(): string[];
-  /** How to reach a system now, if at all. */
+  /** How to reach a system that is here now, if at all. */
   transportTo(system: string): Transport | undefined;
+  /** An open hub link, whose hub keeps durable frames for receivers that are away. */
+  hubLink(): Transport | undefined;
   send(frame: Frame, transport: Transport): void;
   ingest(event: HappenEvent, handled: (outcome: Outcome) => void): Promise<unknown>;
   report(type: string, payload: unknown): void;
@@ -81,6 +83,14 @@ export class Durability {
   #closed = false;
   // When the last pass found something due next (ms), for the timer.
   #nextDue = Infinity;
+  // Where each node was last seen, so events for a node that is away still join its system's stream.
+  readonly #routes = new Map<string, string>();
+  readonly #storage: Storage;
+  readonly #prefix: string;
+  // Receivers that are away: the highest position already handed to the hub for its log, and which
+  // streams grew since (only those are looked at again).
+  readonly #parkedTo = new Map<string, number>();
+  readonly #grown = new Set<string>();
   // Entries being dead-lettered (`n@system`): a pass or a late answer must not bury them twice.
   readonly #burying = new Set<string>();
 
@@ -89,6 +99,8 @@ export class Durability {
     private readonly host: DurableHost,
   ) {
     const prefix = options.prefix ?? 'happen/mesh/';
+    this.#storage = options.storage;
+    this.#prefix = prefix;
     this.#outbox = new Outbox(options.storage, `${prefix}out/`);
     this.#inbox = new Inbox(options.storage, `${prefix}in/`, options.dedupeWindowMs ?? 86_400_000);
     this.#dead = new DeadLetterStore(options.storage, `${prefix}dead/`);
@@ -97,7 +109,10 @@ export class Durability {
     this.#maxAge = options.maxAgeMs ?? 86_400_000;
     this.#window = options.window ?? 256;
     this.#retry = options.retry ?? {};
-    this.ready = Promise.all([this.#outbox.open(), this.#inbox.open(Date.now())]).then(() => this.pump());
+    this.ready = Promise.all([this.#outbox.open(), this.#inbox.open(Date.now()), this.loadRoutes()]).then(() => {
+      for (const system of this.#outbox.systems()) this.#grown.add(system);
+      this.pump();
+    });
     this.ready.catch(() => {});
     this.deadLetters = {
       list: () => this.#dead.list(),
@@ -110,8 +125,17 @@ export class Durability {
   /** Makes an event leaving this system durable; resolves once it is in the outbox. */
   async accept(event: HappenEvent): Promise<void> {
     await this.ready;
-    await this.#outbox.append(event, Date.now(), this.receiversOf(event));
+    const systems = this.receiversOf(event);
+    await this.#outbox.append(event, Date.now(), systems);
+    for (const system of systems) this.#grown.add(system);
     this.pump();
+  }
+
+  /** A node was announced by a system: remember it, so its events go to that system's stream while it is away. */
+  learn(node: string, system: string): void {
+    if (this.#routes.get(node) === system) return;
+    this.#routes.set(node, system);
+    void this.#storage.put(`${this.#prefix}r/${node}`, system).catch(() => {});
   }
 
   /** Whether the outbox carries this event (so the mesh does not also send it the plain way). */
@@ -182,12 +206,18 @@ export class Durability {
         continue;
       }
       await this.#outbox.assign(entry, systems, now); // positions are durable before anything is sent
+      for (const system of systems) this.#grown.add(system);
     }
     for (const system of this.#outbox.systems()) {
       const flying = this.flying(system);
       for (const f of flying.values()) due = Math.min(due, f.sentAt + this.#ackTimeout);
       const transport = this.host.transportTo(system);
-      if (transport === undefined) continue; // offline: it waits (a join or a reconnect pumps again)
+      if (transport === undefined) {
+        await this.expireAway(system, now);
+        this.park(system); // away: the hub keeps a copy; resent for real once it is back
+        continue;
+      }
+      this.#parkedTo.delete(system);
       for (const [seq, entry] of this.#outbox.stream(system)) {
         if (this.#closed) return;
         if (flying.size >= this.#window) break;
@@ -213,11 +243,42 @@ export class Durability {
     this.#nextDue = due;
   }
 
+  // A broadcast is for every system here and every system this one has a stream with (away or not);
+  // a send for the system hosting its target now, or where it was last seen.
   private receiversOf(event: HappenEvent): string[] {
     const target = event.context.target;
-    if (target === undefined) return this.host.peers();
-    const system = this.host.hostOf(target);
+    if (target === undefined) return [...new Set([...this.host.peers(), ...this.#outbox.receivers()])];
+    const system = this.host.hostOf(target) ?? this.#routes.get(target);
     return system === undefined ? [] : [system];
+  }
+
+  // Hands the hub, once, what a receiver that is away has not got yet, for its log. Not an attempt:
+  // attempts count only while the receiver can answer.
+  private park(system: string): void {
+    const hub = this.host.hubLink();
+    if (hub === undefined || !this.#grown.has(system)) return;
+    this.#grown.delete(system);
+    const from = this.#parkedTo.get(system) ?? 0;
+    let to = from;
+    for (const [seq, entry] of this.#outbox.stream(system)) {
+      if (seq <= from) continue;
+      to = seq;
+      this.host.send({ v: PROTOCOL_VERSION, t: 'event', from: this.host.systemId, event: entry.event, delivery: { to: system, seq, base: this.#outbox.base(system) } }, hub);
+    }
+    this.#parkedTo.set(system, to);
+  }
+
+  // A receiver away longer than `maxAgeMs` is given up on, oldest first (each event one dead letter).
+  private async expireAway(system: string, now: number): Promise<void> {
+    for (const [, entry] of this.#outbox.stream(system)) {
+      if (now - entry.createdAt <= this.#maxAge) return;
+      await this.bury(entry, system, new HappenError('runtime', 'RECEIVER_AWAY', `System "${system}" did not come back within ${this.#maxAge} ms for ${entry.event.type} (${entry.event.id})`, { system, eventId: entry.event.id }));
+    }
+  }
+
+  private async loadRoutes(): Promise<void> {
+    const prefix = `${this.#prefix}r/`;
+    for (const [key, system] of await this.#storage.list<string>({ prefix })) this.#routes.set(key.slice(prefix.length), system);
   }
 
   private answer(system: string, ack: DeliveryAck): void {

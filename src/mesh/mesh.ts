@@ -158,6 +158,7 @@ export function mesh(options: MeshOptions): Mesh {
     }
     if (changes.some((c) => c.change === 'joined')) {
       for (const waiter of [...waiters]) if (table.hostOf(waiter.id)) waiter.resolve();
+      for (const c of changes) if (c.change === 'joined') durability?.learn(c.node, c.system);
       durability?.pump(); // a receiver appeared
     }
   };
@@ -266,6 +267,7 @@ export function mesh(options: MeshOptions): Mesh {
       const peer = table.peers().find((p) => p.system === id);
       return peer && open.has(peer.transport) ? peer.transport : undefined;
     },
+    hubLink: () => transports.find((t) => t.reach === 'hub' && open.has(t)),
     send: (frame: Frame, transport: Transport) => sendFrame(frame, [transport]),
     ingest: (event: HappenEvent, handled: (outcome: Outcome) => void) => happen.ingest(event, { handled, checked: true }),
     report: (type: string, payload: unknown) => void happen.notify({ type, payload }),

@@ -152,6 +152,11 @@ export class Outbox {
     return [...this.#unassigned];
   }
 
+  /** Every receiver system this outbox has ever numbered a stream for. */
+  receivers(): string[] {
+    return [...this.#lastSeq.keys()];
+  }
+
   /** The receiver systems with pending entries. */
   systems(): string[] {
     return [...this.#streams.keys()];

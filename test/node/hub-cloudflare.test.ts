@@ -24,8 +24,30 @@ function fakeSocket() {
   return socket satisfies CloudflareWebSocket;
 }
 
+// A Map standing in for ctx.storage: enough for the hub's durable log (real DO storage is tested in workerd).
+function fakeStorage() {
+  const data = new Map<string, unknown>();
+  const txn = {
+    get: async (key: string) => data.get(key),
+    put: async (entries: Record<string, unknown>) => void Object.entries(entries).forEach(([k, v]) => data.set(k, v)),
+    delete: async (keys: string[]) => keys.filter((k) => data.delete(k)).length,
+  };
+  return {
+    get: async (key: string) => data.get(key),
+    put: async (key: string, value: unknown) => void data.set(key, value),
+    delete: async (key: string) => data.delete(key),
+    list: async ({ prefix = '', start = '', end = '\uffff', reverse = false, limit = Infinity }: { prefix?: string; start?: string; end?: string; reverse?: boolean; limit?: number }) => {
+      const keys = [...data.keys()].filter((k) => k.startsWith(prefix) && k >= start && k < end).sort();
+      return new Map((reverse ? keys.reverse() : keys).slice(0, limit).map((k) => [k, data.get(k)]));
+    },
+    transaction: async <T>(closure: (t: typeof txn) => Promise<T>) => closure(txn),
+    setAlarm: () => {},
+    getAlarm: async () => null,
+  };
+}
+
 function fakeState(sockets: CloudflareWebSocket[]): HubDurableObjectState {
-  return { acceptWebSocket: (ws) => sockets.push(ws), getWebSockets: () => sockets, storage: { setAlarm: () => {}, getAlarm: async () => null } };
+  return { acceptWebSocket: (ws) => sockets.push(ws), getWebSockets: () => sockets, storage: fakeStorage() };
 }
 
 describe('[node] hub on Cloudflare', () => {

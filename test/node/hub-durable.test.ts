@@ -46,6 +46,41 @@ describe('[node] durable delivery through the Node hub', () => {
     await eventually(() => expect(sender.mesh.queue().depth).toBe(0));
   });
 
+  test('the hub keeps what a receiver missed: it catches up in order though the sender has gone offline too', async () => {
+    const server = await serveHub({ port: 0, sweepMs: 50 });
+    opened.push(server);
+    const url = `${server.url}/mesh/durable`;
+    const receiverStore = memoryStorage();
+    const got: string[] = [];
+    let receiver = system('sys-b', url, receiverStore);
+    const listen = () => {
+      receiver.happen.createNode('sink').on('n', (e) => void got.push(`send:${e.payload}`));
+      receiver.happen.createNode('radio').on('news', (e) => void got.push(`news:${e.payload}`));
+    };
+    listen();
+    const sender = system('sys-a', url, memoryStorage());
+    const src = sender.happen.createNode('src');
+    await sender.mesh.waitForNode('sink', { timeout: 5_000 });
+    await src.emit({ type: 'news', payload: 0 });
+    await eventually(() => expect(got).toEqual(['news:0']));
+    await receiver.mesh.close(); // a goodbye: the sender no longer sees sys-b, but remembers its stream
+    await eventually(() => expect(sender.happen.nodes()).not.toContain('sink'));
+    const emitted: Promise<unknown>[] = [];
+    for (let i = 1; i <= 30; i++) emitted.push(src.emit({ type: 'news', payload: i }));
+    for (let i = 1; i <= 20; i++) src.send('sink', { type: 'n', payload: i });
+    await Promise.all(emitted);
+    await eventually(() => expect(sender.mesh.queue().depth).toBe(50));
+    await new Promise((r) => setTimeout(r, 200)); // the sender hands the hub its copies
+    await sender.mesh.close(); // and goes offline itself: only the hub can help now
+    receiver = system('sys-b', url, receiverStore);
+    listen();
+    const expected = ['news:0', ...Array.from({ length: 30 }, (_, i) => `news:${i + 1}`)];
+    await eventually(() => expect(got.filter((g) => g.startsWith('news')).length).toBe(31), 10_000);
+    expect(got.filter((g) => g.startsWith('news'))).toEqual(expected);
+    await eventually(() => expect(got.filter((g) => g.startsWith('send')).length).toBe(20), 10_000);
+    expect(got.filter((g) => g.startsWith('send'))).toEqual(Array.from({ length: 20 }, (_, i) => `send:${i + 1}`));
+  });
+
   test('the hub restarts during a stream: no acked event is lost, none is handled twice', async () => {
     let server: HubServer = await serveHub({ port: 0, sweepMs: 50 });
     const port = server.port;
