@@ -5,6 +5,7 @@ import type { Storage } from '../storage/storage.ts';
 import { PROTOCOL_VERSION, type AckFrame, type DeliveryAck, type EventFrame, type Frame } from '../transports/frames.ts';
 import type { Transport } from '../transports/transport.ts';
 import { DeadLetterStore, type DeadLetter, type DeadLetters } from './dead-letters.ts';
+import { underDelivery } from './delivery-control.ts';
 import { RETRY_LATER, TERMINATE } from './delivery-errors.ts';
 import { Inbox } from './inbox.ts';
 import { Outbox, type OutboxEntry } from './outbox.ts';
@@ -389,13 +390,23 @@ export class Durability {
     }
     // A long handler keeps its event from being redelivered meanwhile.
     const progress = setInterval(() => this.queueAck(transport, frame.from, { seq, status: 'progress' }), Math.max(10, this.#ackTimeout / 2));
+    let decided = false;
     const finish = (ack: DeliveryAck) => {
+      if (decided) return; // the handler decided already (delivery(event).ack() and the like)
+      decided = true;
       clearInterval(progress);
+      unregister();
       if (ack.status === 'nack') {
         this.#inbox.release(frame);
         this.queueAck(transport, frame.from, ack);
       } else this.settle(frame, transport, ack);
     };
+    const unregister = underDelivery(frame.event.id, {
+      ack: () => finish({ seq, status: 'ack' }),
+      nack: (delayMs) => finish({ seq, status: 'nack', ...(delayMs !== undefined && delayMs >= 0 ? { delayMs: Math.round(delayMs) } : {}) }),
+      inProgress: () => this.queueAck(transport, frame.from, { seq, status: 'progress' }),
+      term: (reason) => finish({ seq, status: 'term', error: new HappenError('runtime', TERMINATE, reason).toJSON() }),
+    });
     this.host
       .ingest(frame.event, (outcome) => finish(outcome.ok ? { seq, status: 'ack' } : failed(seq, outcome.error)))
       .catch((refused) => finish({ seq, status: 'term', error: HappenError.from(refused).toJSON() })); // refused at the door: retrying cannot help

@@ -5,3 +5,4 @@ export { Durability, type DurableHost, type DurableOptions, type QueueStats } fr
 export type { DeadLetter, DeadLetters } from './dead-letters.ts';
 export { retryLater, terminate, RETRY_LATER, TERMINATE } from './delivery-errors.ts';
 export { retryDelay, type RetryOptions } from './retry.ts';
+export { delivery, type DeliveryControl } from './delivery-control.ts';

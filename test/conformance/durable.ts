@@ -1,5 +1,5 @@
 import { createHappen, type HappenEvent } from '../../src/index.ts';
-import { mesh, retryLater, terminate, type Mesh } from '../../src/mesh/index.ts';
+import { delivery, mesh, retryLater, terminate, type Mesh } from '../../src/mesh/index.ts';
 import { memoryStorage } from '../../src/storage/memory.ts';
 import type { Storage } from '../../src/storage/storage.ts';
 import { memoryBus, type MemoryBus } from '../../src/transports/memory.ts';
@@ -240,6 +240,46 @@ describe('durable delivery', () => {
       await until(() => runs === 30 && sender.mesh.queue().depth === 0, 'all 30 handled and acked', 5_000);
       equal(runs, 30, 'handler runs');
       equal(eventFrames, 30, 'event frames sent (none resent)');
+    }));
+
+  test('explicit controls: ack() early, nack(delay) then success, term(reason), inProgress(); none outside durable delivery', () =>
+    scenario(async ({ join }) => {
+      const receiver = join('sys-b', memoryStorage());
+      const seen: string[] = [];
+      let nacked = 0;
+      let slowPartDone = false;
+      receiver.happen.createNode('early').on('job', async (e) => {
+        delivery(e)!.ack(); // acked before the slow part; the later outcome does not matter
+        seen.push(`early:${e.payload}`);
+        await sleep(FAST.ackTimeoutMs * 2);
+        slowPartDone = true;
+        throw new Error('ignored: already acked');
+      });
+      receiver.happen.createNode('flaky').on('job', (e) => {
+        if (nacked++ === 0) return void delivery(e)!.nack(10);
+        delivery(e)!.inProgress();
+        seen.push(`flaky:${e.payload}`);
+      });
+      receiver.happen.createNode('poison').on('job', (e) => void delivery(e)!.term('cannot parse'));
+      const sender = join('sys-a', memoryStorage());
+      await sender.mesh.waitForNode('poison', { timeout: 2_000 });
+      const src = sender.happen.createNode('src');
+      src.send('early', { type: 'job', payload: 1 });
+      src.send('flaky', { type: 'job', payload: 2 });
+      src.send('poison', { type: 'job', payload: 3 });
+      await until(() => seen.length === 2 && sender.mesh.queue().depth === 0, 'every job to be settled');
+      deepEqual(seen.sort(), ['early:1', 'flaky:2']);
+      equal(nacked, 2, 'the nacked job came back once');
+      const letters = await sender.mesh.deadLetters.list();
+      equal(letters.length, 1);
+      equal(letters[0]!.lastError?.message, 'cannot parse');
+      const local = createHappen();
+      let control: unknown = 'unset';
+      local.createNode('x').on('y', (e) => void (control = delivery(e)));
+      local.createNode('z').broadcast({ type: 'y' });
+      await local.settled();
+      equal(control, undefined, 'no controls for an event that did not come by durable delivery');
+      await until(() => slowPartDone, 'the slow part of the early-acked job');
     }));
 
   test('a receiver restart keeps its place: acked events are not handled again', () =>
