@@ -108,6 +108,10 @@ try {
   mf = new Miniflare(hubOptions);
   await mf.ready;
   const hubUrl = `ws://127.0.0.1:${port}/mesh/${MESH}/ws`;
+  // The Node-side peers, bundled inside the repo so their packages resolve.
+  await mkdir(resultsDir, { recursive: true });
+  const peersPath = join(resultsDir, 'mesh-node-peers.mjs');
+  await writeFile(peersPath, await bundle('node-peers.ts', { platform: 'node', target: 'node20', packages: 'external' }));
 
   const pageJs = await bundle('page.ts', { platform: 'browser' });
   pageServer = createServer((req, res) => {
@@ -175,9 +179,6 @@ try {
   });
 
   test('the workerd hub restarts during a durable stream: 0 acked events lost, none handled twice', async () => {
-    await mkdir(resultsDir, { recursive: true });
-    const peersPath = join(resultsDir, 'mesh-node-peers.mjs'); // inside the repo, so its packages resolve
-    await writeFile(peersPath, await bundle('node-peers.ts', { platform: 'node', target: 'node20', packages: 'external' }));
     const { durablePair } = await import(peersPath);
     const pair = await durablePair(`http://127.0.0.1:${port}/mesh/durable`, WebSocket);
     try {
@@ -195,6 +196,30 @@ try {
       await until(() => pair.depth() === 0, 'the outbox to drain');
     } finally {
       await pair.close();
+    }
+  });
+
+  test("the workerd hub's durable log (Durable Object storage) survives a restart: a receiver catches up while its sender is offline", async () => {
+    const { awayAndBack } = await import(peersPath);
+    const peers = awayAndBack(`http://127.0.0.1:${port}/mesh/letters`, WebSocket);
+    try {
+      await peers.startReceiver();
+      await peers.startSender();
+      await peers.emit(0);
+      await until(() => peers.got.length === 1, 'the first letter');
+      await peers.stopReceiver(); // it leaves; the sender remembers its stream
+      await until(() => !peers.senderKnows(), 'the sender to hear the goodbye');
+      for (let i = 1; i <= 40; i++) await peers.emit(i);
+      await new Promise((r) => setTimeout(r, 500)); // the sender hands the hub its copies
+      await peers.stopSender(); // offline too: only the hub's log has them now
+      await mf.dispose(); // and the hub restarts: the log is in Durable Object storage
+      mf = new Miniflare(hubOptions);
+      await mf.ready;
+      await peers.startReceiver();
+      await until(() => peers.got.length >= 41, 'the receiver to catch up from the log', 20_000);
+      deepStrictEqual(peers.got, Array.from({ length: 41 }, (_, i) => i));
+    } finally {
+      await peers.close();
     }
   });
 
