@@ -82,6 +82,7 @@ export class Durability {
   #again = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  #loaded = false;
   // When the last pass found something due next (ms), for the timer.
   #nextDue = Infinity;
   // Where each node was last seen, so events for a node that is away still join its system's stream.
@@ -111,6 +112,7 @@ export class Durability {
     this.#window = options.window ?? 256;
     this.#retry = options.retry ?? {};
     this.ready = Promise.all([this.#outbox.open(), this.#inbox.open(Date.now()), this.loadRoutes()]).then(() => {
+      this.#loaded = true;
       for (const system of this.#outbox.systems()) this.#grown.add(system);
       this.pump();
     });
@@ -125,7 +127,7 @@ export class Durability {
 
   /** Makes an event leaving this system durable; resolves once it is in the outbox. */
   async accept(event: HappenEvent): Promise<void> {
-    await this.ready;
+    if (!this.#loaded) await this.ready;
     const systems = this.receiversOf(event);
     await this.#outbox.append(event, Date.now(), systems);
     for (const system of systems) this.#grown.add(system);

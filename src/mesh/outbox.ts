@@ -95,7 +95,7 @@ export class Outbox {
     const entry: OutboxEntry = { n: this.#last + 1, event, createdAt: now };
     assertValue(entry, this.storage.maxValueBytes, `${this.prefix}c/${pad(entry.n)}`);
     this.#last = entry.n;
-    const size = JSON.stringify(entry).length + 64; // and its targets, numbered below
+    const size = JSON.stringify(entry).length + 64; // and its targets, numbered below (V8's stringify beats any JS walk)
     if (this.#building && this.#building.entries.length > 0 && this.#building.bytes + size > Math.min(CHUNK_CHARS, this.storage.maxValueBytes / 6)) {
       this.#building = undefined; // this burst's chunk is full: start another
     }
