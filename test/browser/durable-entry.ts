@@ -11,38 +11,9 @@ import { createHappen, type Happen, type HappenNode } from '../../src/index.ts';
 import { mesh, type Mesh } from '../../src/mesh/index.ts';
 import { indexedDbStorage } from '../../src/storage/indexeddb.ts';
 import { broadcastChannel } from '../../src/transports/broadcast-channel.ts';
-import type { FrameData, Transport, TransportLink } from '../../src/transports/transport.ts';
+import { gated } from '../conformance/gated.ts';
 import { ledgerSize, readLedger } from './durable-ledger.ts';
 
-/**
- * A transport wrapped like a network cable: while cut, no frame goes out or comes in and the mesh is
- * told the link closed; mending it reports the link open again, so the mesh re-announces and flushes.
- */
-function gated(inner: Transport, up: boolean) {
-  let link: TransportLink | undefined;
-  const transport: Transport = {
-    name: `gated-${inner.name}`,
-    reach: inner.reach,
-    ...(inner.format ? { format: inner.format } : {}),
-    open(l) {
-      link = l;
-      return inner.open({ receive: (d) => up && l.receive(d), status: (s) => up && l.status(s), error: (e) => l.error(e) });
-    },
-    send: (data: FrameData, route) => void (up && inner.send(data, route)),
-    close: () => inner.close(),
-  };
-  return {
-    transport,
-    cut() {
-      up = false;
-      link?.status('closed');
-    },
-    mend() {
-      up = true;
-      link?.status('open');
-    },
-  };
-}
 
 /** Small deadlines: a lost frame is resent within a few hundred ms, and nothing is ever dead-lettered here. */
 const FAST = { ackTimeoutMs: 150, retry: { initialMs: 10, maxMs: 50 }, maxAttempts: 100_000 };

@@ -4,39 +4,15 @@ import { memoryStorage } from '../../src/storage/memory.ts';
 import type { Storage } from '../../src/storage/storage.ts';
 import { memoryBus, type MemoryBus } from '../../src/transports/memory.ts';
 import { decodeFrame } from '../../src/transports/codec.ts';
-import type { FrameData, Transport, TransportLink } from '../../src/transports/transport.ts';
+import type { Transport } from '../../src/transports/transport.ts';
+import { gated } from './gated.ts';
 import { deepEqual, equal, ok, sleep } from './assert.ts';
 import { describe, test } from './harness.ts';
 
 const FAST = { ackTimeoutMs: 150, retry: { initialMs: 20, maxMs: 100 }, maxAttempts: 4 };
 
 /** A bus transport that can be cut and restored, like a network cable. */
-function cable(bus: MemoryBus) {
-  const inner = bus.transport();
-  let link: TransportLink | undefined;
-  let up = true;
-  const transport: Transport = {
-    name: 'cable',
-    reach: 'bus',
-    open(l) {
-      link = l;
-      return inner.open({ receive: (d) => up && l.receive(d), status: (s) => up && l.status(s), error: (e) => l.error(e) });
-    },
-    send: (data: FrameData) => void (up && inner.send(data)),
-    close: () => inner.close(),
-  };
-  return {
-    transport,
-    cut() {
-      up = false;
-      link?.status('closed');
-    },
-    mend() {
-      up = true;
-      link?.status('open');
-    },
-  };
-}
+const cable = (bus: MemoryBus) => gated(bus.transport());
 
 async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms;
