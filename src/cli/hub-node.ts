@@ -16,7 +16,7 @@ export type { HubServer, ServeHubOptions } from '../hub/server.ts';
 /** Serves the hub on Node; resolves once it is listening. */
 export async function serveHub(options: ServeHubOptions = {}): Promise<HubServer> {
   const hostname = options.hostname ?? '127.0.0.1';
-  const relays = createRelays({ requireClaims: options.secret !== undefined, ...(options.id ? { id: options.id } : {}), storage: options.storage ?? memoryStorage() });
+  const relays = createRelays({ requireClaims: options.secret !== undefined, ...(options.id ? { id: options.id } : {}), storage: options.storage ?? memoryStorage(), ...(options.identity ? { identity: options.identity } : {}) });
   // node-ws needs the app that routes upgrades before the hub app exists: route through a shell.
   const shell = new Hono();
   const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app: shell });

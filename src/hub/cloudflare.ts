@@ -9,6 +9,8 @@
  */
 import type { Hono } from 'hono';
 import { durableObjectStorage, type DurableObjectStorageLike } from '../storage/durable-object.ts';
+import { fromBase64Url } from '../security/encoding.ts';
+import { identityFromSeed } from '../security/identity.ts';
 import { createHubApp } from './app.ts';
 import type { Admission } from './admission.ts';
 import type { Peer, PeerState, Relay } from './relay.ts';
@@ -39,6 +41,8 @@ export interface HubEnv {
   HUB: DurableObjectNamespaceLike;
   /** When set, peers need an admission token signed with it. */
   HAPPEN_HUB_SECRET?: string;
+  /** The hub's Ed25519 seed (32 bytes, base64url): the events it emits are signed with it. */
+  HAPPEN_HUB_KEY?: string;
 }
 
 interface Attachment {
@@ -68,6 +72,13 @@ export const hubWorker = {
 
 export default hubWorker;
 
+// Made once per object; a malformed key makes the hub answer unsigned rather than fail its sockets.
+function hubIdentity(seed: string) {
+  const identity = Promise.resolve().then(() => identityFromSeed(fromBase64Url(seed)));
+  identity.catch(() => {});
+  return identity;
+}
+
 /** One mesh's hub: a Durable Object holding its peers' sockets with hibernation. */
 export class HubDurableObject {
   readonly #ctx: HubDurableObjectState;
@@ -84,6 +95,7 @@ export class HubDurableObject {
         requireClaims: secret !== undefined,
         // The mesh's durable log: what receivers have not acked yet survives the object's restarts.
         storage: durableObjectStorage(ctx.storage),
+        ...(env.HAPPEN_HUB_KEY ? { identity: hubIdentity(env.HAPPEN_HUB_KEY) } : {}),
         onState: (peer, state) => {
           const socket = this.#sockets.get(peer);
           socket?.ws.serializeAttachment({ mesh: socket.mesh, state, ...(socket.batch ? { batch: true } : {}) } satisfies Attachment);

@@ -27,7 +27,7 @@ export async function serveHub(options: ServeHubOptions = {}): Promise<HubServer
   const deno = (globalThis as unknown as { Deno?: DenoLike }).Deno;
   if (!deno) throw new HappenError('runtime', 'UNSUPPORTED_RUNTIME', 'happen/hub/deno needs the Deno runtime (use happen/hub/node on Node)');
   const hostname = options.hostname ?? '127.0.0.1';
-  const relays = createRelays({ requireClaims: options.secret !== undefined, ...(options.id ? { id: options.id } : {}), storage: options.storage ?? memoryStorage() });
+  const relays = createRelays({ requireClaims: options.secret !== undefined, ...(options.id ? { id: options.id } : {}), storage: options.storage ?? memoryStorage(), ...(options.identity ? { identity: options.identity } : {}) });
   const app = createHubApp({
     relays,
     ...(options.secret !== undefined ? { secret: options.secret } : {}),

@@ -7,6 +7,8 @@ import { HappenError, type SerializedError } from '../core/errors.ts';
 import { buildEvent, ERROR_EVENT, REPLY_EVENT, type HappenEvent } from '../core/event.ts';
 import { createIdGenerator, type IdGenerator } from '../core/ids.ts';
 import type { TokenClaims } from '../security/tokens.ts';
+import type { Identity } from '../security/identity.ts';
+import { signEvent } from '../security/signing.ts';
 import type { HubLog } from './durable-log.ts';
 import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, type FrameFormat } from '../transports/codec.ts';
 import { PROTOCOL_VERSION, type EventFrame, type Frame, type PresenceFrame } from '../transports/frames.ts';
@@ -50,6 +52,11 @@ export interface RelayOptions {
   /** Heartbeat interval assumed for a peer that has not sent presence yet (default 30 s). */
   defaultInterval?: number;
   now?: () => number;
+  /**
+   * The hub's own identity: it signs the events it emits (a NO_SUCH_NODE error and reply), so systems
+   * at security level `medium` or `high` that trust its public key (as the relay's `id`) accept them.
+   */
+  identity?: Identity | Promise<Identity>;
   /** Keeps durable frames until their receiver acks them, and replays them when it reconnects (see `hubLog`). */
   log?: HubLog;
   /** Called when a peer's lasting state changes (presence, bye), so a host can persist it. */
@@ -177,7 +184,15 @@ export function createRelay(options: RelayOptions = {}): Relay {
     const at = now();
     const errorEvent = buildEvent(nextId(at), at, hubId, { type: ERROR_EVENT, payload: { ...serialized, eventId: request.id, eventType: request.type, node: hubId }, ...link }, request, sender);
     const reply = buildEvent(nextId(at), at, hubId, { type: REPLY_EVENT, payload: { ok: false, error: serialized }, ...link }, request, sender);
-    for (const event of [errorEvent, reply]) deliver(peer, { v: PROTOCOL_VERSION, t: 'event', from: hubId, event } satisfies EventFrame);
+    const answer = () => {
+      for (const event of [errorEvent, reply]) if (states.has(peer)) deliver(peer, { v: PROTOCOL_VERSION, t: 'event', from: hubId, event } satisfies EventFrame);
+    };
+    const identity = options.identity;
+    if (identity === undefined) return answer();
+    // Signed like any node's events; unsigned they would be refused by a system that checks signatures.
+    Promise.resolve(identity)
+      .then((id) => Promise.all([errorEvent, reply].map(async (event) => void (event.signature = await signEvent(event, id)))))
+      .then(answer, answer); // a hub whose key is unusable still answers, unsigned
   }
 
   /** With tokens, a peer may only speak for the system its token names. */

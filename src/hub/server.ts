@@ -1,4 +1,5 @@
 /** What the self-hosted entries (Node, Deno) share: their options, the handle they return, and the sweep timer. */
+import type { Identity } from '../security/identity.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { Relays } from './relays.ts';
 
@@ -22,6 +23,8 @@ export interface ServeHubOptions {
    * it survives reconnects, not a hub restart (the senders' outboxes cover that).
    */
   storage?: Storage;
+  /** The hub's identity, so the events it emits are signed (trust its public key under its `id`, default `hub`). */
+  identity?: Identity | Promise<Identity>;
 }
 
 /** A running hub. */

@@ -65,3 +65,25 @@ describe('[node] two Happen systems meshed through the Node hub', () => {
     expect(await caller.send('echo', { type: 'echo.say', payload: 'hi' }).return({ timeout: 5000 })).toBe('echo: hi');
   });
 });
+
+describe('[node] a signed hub', () => {
+  test("at security level medium, the hub's NO_SUCH_NODE answer is accepted once its key is trusted: the send fails fast", async () => {
+    const { generateIdentity, security } = await import('../../src/security/index.ts');
+    const identity = await generateIdentity({ extractable: true });
+    const server = await serveHub({ port: 0, sweepMs: 50, identity });
+    opened.push(server);
+    const sec = security({ level: 'medium' });
+    sec.trust('hub', identity.publicKey);
+    const m = mesh({ transports: [ws(`${server.url}/mesh/signed`)], heartbeatMs: 200 });
+    opened.push(m);
+    const happen = createHappen({ id: 'sys-a', extensions: [sec, m] });
+    const ui = happen.createNode('ui');
+    await m.ready;
+    await eventually(() => expect(server.relays.stats().peers).toBe(1));
+    const started = Date.now();
+    await expect(ui.send('ghost', { type: 'rows.get' }).return({ timeout: 5_000 })).rejects.toMatchObject({ code: 'NO_SUCH_NODE' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const answer = happen.events().find((e) => e.type === 'happen.reply' && e.context.causal.sender === 'hub');
+    expect(answer?.signature).toBeTruthy();
+  });
+});
