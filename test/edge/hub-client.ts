@@ -5,3 +5,6 @@ export { decodeFrame, encodeFrame } from '../../src/transports/codec.ts';
 export { buildEvent } from '../../src/core/event.ts';
 export { createIdGenerator } from '../../src/core/ids.ts';
 export { createAdmissionToken } from '../../src/security/tokens.ts';
+export { identityFromSeed } from '../../src/security/identity.ts';
+export { verifyEvent } from '../../src/security/signing.ts';
+export { nobleBackend, toBase64Url } from '../../src/security/index.ts';

@@ -13,6 +13,8 @@ import WebSocket from 'ws';
 import { bundleHub, bundleHubClient } from './build.mjs';
 
 const SECRET = 'edge-hub-test-secret-0123456789';
+// The hub's signing seed (HAPPEN_HUB_KEY): 32 bytes, base64url.
+const HUB_SEED = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
 const RUNTIME = 'workerd:hub';
 
 async function freePort() {
@@ -70,7 +72,7 @@ export async function hubTests(buildDir, record, filter = '') {
     host: '127.0.0.1',
     port,
     durableObjects: { HUB: { className: 'HubDurableObject', useSQLite: true } },
-    bindings: { HAPPEN_HUB_SECRET: SECRET },
+    bindings: { HAPPEN_HUB_SECRET: SECRET, HAPPEN_HUB_KEY: client.toBase64Url(HUB_SEED) },
     durableObjectsPersist: persist,
   };
   let mf;
@@ -112,6 +114,11 @@ export async function hubTests(buildDir, record, filter = '') {
       ['happen.reply', lost.id, 'hub', 'alice'],
     ]);
     equal(answers[1].payload.error.code, 'NO_SUCH_NODE');
+    // Signed with HAPPEN_HUB_KEY: each answer verifies against that seed's public key, and a tampered one does not.
+    const hubKey = (await client.identityFromSeed(HUB_SEED, { backend: 'noble' })).publicKey;
+    for (const answer of answers) await client.verifyEvent(answer, hubKey, client.nobleBackend);
+    const tampered = { ...answers[1], payload: { ...answers[1].payload, ok: true } };
+    ok(await client.verifyEvent(tampered, hubKey, client.nobleBackend).then(() => false, () => true), 'a tampered answer fails verification');
     const health = await (await fetch(`${base}/mesh/shop/health`)).json();
     deepStrictEqual(health, { ok: true, peers: 2, nodes: 2 });
   });
