@@ -9,7 +9,7 @@ import { Hono } from 'hono';
 import { createHubApp } from '../hub/app.ts';
 import { createRelays } from '../hub/relays.ts';
 import { memoryStorage } from '../storage/memory.ts';
-import { closeAllPeers, startSweeping, type HubServer, type ServeHubOptions } from '../hub/server.ts';
+import { hubServer, startSweeping, type HubServer, type ServeHubOptions } from '../hub/server.ts';
 
 export type { HubServer, ServeHubOptions } from '../hub/server.ts';
 
@@ -29,18 +29,11 @@ export async function serveHub(options: ServeHubOptions = {}): Promise<HubServer
   });
   injectWebSocket(server);
   const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://${hostname}:${port}`,
-    port,
-    relays,
-    close: async () => {
-      stopSweeping();
-      closeAllPeers(relays);
-      for (const client of wss.clients) client.terminate();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.(); // SSE streams never end on their own
-      });
-    },
-  };
+  return hubServer(hostname, port, relays, stopSweeping, async () => {
+    for (const client of wss.clients) client.terminate();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.(); // SSE streams never end on their own
+    });
+  });
 }

@@ -6,7 +6,7 @@ import { HappenError } from '../core/errors.ts';
 import { createHubApp } from './app.ts';
 import { createRelays } from './relays.ts';
 import { memoryStorage } from '../storage/memory.ts';
-import { closeAllPeers, startSweeping, type HubServer, type ServeHubOptions } from './server.ts';
+import { hubServer, startSweeping, type HubServer, type ServeHubOptions } from './server.ts';
 import { openSession, requestedBatching, requestedFormat, socketPeer } from './socket-session.ts';
 
 export type { HubServer, ServeHubOptions } from './server.ts';
@@ -52,14 +52,5 @@ export async function serveHub(options: ServeHubOptions = {}): Promise<HubServer
   const server = deno.serve({ port: options.port ?? 8787, hostname, onListen: () => listening() }, app.fetch);
   await ready;
   const port = server.addr.port;
-  return {
-    url: `http://${hostname}:${port}`,
-    port,
-    relays,
-    close: async () => {
-      stopSweeping();
-      closeAllPeers(relays);
-      await server.shutdown();
-    },
-  };
+  return hubServer(hostname, port, relays, stopSweeping, () => server.shutdown());
 }

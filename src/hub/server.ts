@@ -57,3 +57,17 @@ export function closeAllPeers(relays: Relays): void {
     }
   }
 }
+
+/** The handle both self-hosted entries return: closing stops the sweep, closes every peer, then the server. */
+export function hubServer(hostname: string, port: number, relays: Relays, stopSweeping: () => void, shutdown: () => Promise<void>): HubServer {
+  return {
+    url: `http://${hostname}:${port}`,
+    port,
+    relays,
+    close: async () => {
+      stopSweeping();
+      closeAllPeers(relays);
+      await shutdown();
+    },
+  };
+}
