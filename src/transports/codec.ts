@@ -26,7 +26,7 @@ const textEncoder = new TextEncoder();
 export function encodeFrame(frame: Frame, format: FrameFormat = 'msgpack'): FrameData {
   try {
     if (format === 'json') return JSON.stringify(frame);
-    // msgpackr returns a Buffer in Node and Deno: hand out a plain view so every runtime sees one type.
+    // msgpackr returns its Node-flavoured byte subclass in Node and Deno: hand out a plain view so every runtime sees one type.
     const bytes = packr.pack(frame);
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } catch (cause) {
