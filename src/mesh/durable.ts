@@ -1,12 +1,10 @@
 import { HappenError, type SerializedError } from '../core/errors.ts';
 import type { HappenEvent } from '../core/event.ts';
-import type { Outcome } from '../core/hooks.ts';
 import type { Storage } from '../storage/storage.ts';
 import { PROTOCOL_VERSION, type AckFrame, type DeliveryAck, type EventFrame, type Frame } from '../transports/frames.ts';
 import type { Transport } from '../transports/transport.ts';
 import { DeadLetterStore, type DeadLetter, type DeadLetters } from './dead-letters.ts';
-import { underDelivery } from './delivery-control.ts';
-import { RETRY_LATER, TERMINATE } from './delivery-errors.ts';
+import { DurableReceiver, type ReceiverHost } from './durable-receiver.ts';
 import { Inbox } from './inbox.ts';
 import { Outbox, type OutboxEntry } from './outbox.ts';
 import { retryDelay, type RetryOptions } from './retry.ts';
@@ -31,9 +29,8 @@ export interface DurableOptions {
   window?: number;
 }
 
-/** What the durable layer needs from its mesh. */
-export interface DurableHost {
-  readonly systemId: string;
+/** What the durable layer needs from its mesh: the receiver's needs, and routing for the sender. */
+export interface DurableHost extends ReceiverHost {
   /** The system hosting a node, if known. */
   hostOf(node: string): string | undefined;
   /** The systems of the mesh known now. */
@@ -42,9 +39,6 @@ export interface DurableHost {
   transportTo(system: string): Transport | undefined;
   /** An open hub link, whose hub keeps durable frames for receivers that are away. */
   hubLink(): Transport | undefined;
-  send(frame: Frame, transport: Transport): void;
-  ingest(event: HappenEvent, handled: (outcome: Outcome) => void): Promise<unknown>;
-  report(type: string, payload: unknown): void;
 }
 
 /** The outbox queue's depth and the age of its oldest event. */
@@ -66,7 +60,7 @@ export class Durability {
   readonly ready: Promise<void>;
   readonly deadLetters: DeadLetters;
   readonly #outbox: Outbox;
-  readonly #inbox: Inbox;
+  readonly #receiver: DurableReceiver;
   readonly #dead: DeadLetterStore;
   readonly #ackTimeout: number;
   readonly #maxAttempts: number;
@@ -75,9 +69,6 @@ export class Durability {
   readonly #retry: RetryOptions;
   // Sent and not yet answered, per receiver system: seq → when it was sent.
   readonly #inFlight = new Map<string, Map<number, { entry: OutboxEntry; sentAt: number }>>();
-  // Acks to send, per (transport, sender system), flushed once per microtask.
-  readonly #acks = new Map<Transport, Map<string, DeliveryAck[]>>();
-  #acksQueued = false;
   #pumping = false;
   #again = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -104,14 +95,15 @@ export class Durability {
     this.#storage = options.storage;
     this.#prefix = prefix;
     this.#outbox = new Outbox(options.storage, `${prefix}out/`);
-    this.#inbox = new Inbox(options.storage, `${prefix}in/`, options.dedupeWindowMs ?? 86_400_000);
+    const inbox = new Inbox(options.storage, `${prefix}in/`, options.dedupeWindowMs ?? 86_400_000);
+    this.#receiver = new DurableReceiver(inbox, host, options.ackTimeoutMs ?? 5_000);
     this.#dead = new DeadLetterStore(options.storage, `${prefix}dead/`);
     this.#ackTimeout = options.ackTimeoutMs ?? 5_000;
     this.#maxAttempts = options.maxAttempts ?? 8;
     this.#maxAge = options.maxAgeMs ?? 86_400_000;
     this.#window = options.window ?? 256;
     this.#retry = options.retry ?? {};
-    this.ready = Promise.all([this.#outbox.open(), this.#inbox.open(Date.now()), this.loadRoutes()]).then(() => {
+    this.ready = Promise.all([this.#outbox.open(), inbox.open(Date.now()), this.loadRoutes()]).then(() => {
       this.#loaded = true;
       for (const system of this.#outbox.systems()) this.#grown.add(system);
       this.pump();
@@ -172,7 +164,7 @@ export class Durability {
   /** A durable event frame arrived; false when it is not for this system. */
   receiveEvent(frame: EventFrame, transport: Transport): boolean {
     if (frame.delivery!.to !== this.host.systemId) return false;
-    void this.ready.then(() => this.arrive(frame, transport));
+    void this.ready.then(() => this.#receiver.arrive(frame, transport));
     return true;
   }
 
@@ -190,8 +182,6 @@ export class Durability {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
   }
-
-  // ---- sender ----
 
   // Numbers new entries in emit order, then sends from the head of each receiver's stream until its
   // window is full: the work per pass is the window, not the queue. Notes when the next one is due.
@@ -237,10 +227,7 @@ export class Durability {
         state.attempts++;
         flying.set(seq, { entry, sentAt: now });
         due = Math.min(due, now + this.#ackTimeout);
-        this.host.send(
-          { v: PROTOCOL_VERSION, t: 'event', from: this.host.systemId, event: entry.event, delivery: { to: system, seq, base: this.#outbox.base(system) } },
-          transport,
-        );
+        this.host.send(this.frameOf(entry, system, seq), transport);
       }
     }
     this.#nextDue = due;
@@ -266,7 +253,7 @@ export class Durability {
     for (const [seq, entry] of this.#outbox.stream(system)) {
       if (seq <= from) continue;
       to = seq;
-      this.host.send({ v: PROTOCOL_VERSION, t: 'event', from: this.host.systemId, event: entry.event, delivery: { to: system, seq, base: this.#outbox.base(system) } }, hub);
+      this.host.send(this.frameOf(entry, system, seq), hub);
     }
     this.#parkedTo.set(system, to);
   }
@@ -360,6 +347,10 @@ export class Durability {
     return true;
   }
 
+  private frameOf(entry: OutboxEntry, system: string, seq: number): EventFrame {
+    return { v: PROTOCOL_VERSION, t: 'event', from: this.host.systemId, event: entry.event, delivery: { to: system, seq, base: this.#outbox.base(system) } };
+  }
+
   private flying(system: string): Map<number, { entry: OutboxEntry; sentAt: number }> {
     let flying = this.#inFlight.get(system);
     if (!flying) this.#inFlight.set(system, (flying = new Map()));
@@ -375,82 +366,6 @@ export class Durability {
     this.#timer = setTimeout(() => this.pump(), Math.max(5, this.#nextDue - Date.now()));
     (this.#timer as { unref?: () => void }).unref?.();
   }
-
-  // ---- receiver ----
-
-  private arrive(frame: EventFrame, transport: Transport): void {
-    const arrival = this.#inbox.arrive(frame);
-    if (arrival === 'duplicate') this.queueAck(transport, frame.from, { seq: frame.delivery!.seq, status: 'ack' });
-    else if (arrival === 'deliver') this.handle(frame, transport);
-  }
-
-  private handle(frame: EventFrame, transport: Transport): void {
-    const seq = frame.delivery!.seq;
-    if (this.#inbox.seen(frame.event.id)) {
-      this.settle(frame, transport, { seq, status: 'ack' }); // handled before (a redrive, a second path)
-      return;
-    }
-    // A long handler keeps its event from being redelivered meanwhile.
-    const progress = setInterval(() => this.queueAck(transport, frame.from, { seq, status: 'progress' }), Math.max(10, this.#ackTimeout / 2));
-    let decided = false;
-    const finish = (ack: DeliveryAck) => {
-      if (decided) return; // the handler decided already (delivery(event).ack() and the like)
-      decided = true;
-      clearInterval(progress);
-      unregister();
-      if (ack.status === 'nack') {
-        this.#inbox.release(frame);
-        this.queueAck(transport, frame.from, ack);
-      } else this.settle(frame, transport, ack);
-    };
-    const unregister = underDelivery(frame.event.id, {
-      ack: () => finish({ seq, status: 'ack' }),
-      nack: (delayMs) => finish({ seq, status: 'nack', ...(delayMs !== undefined && delayMs >= 0 ? { delayMs: Math.round(delayMs) } : {}) }),
-      inProgress: () => this.queueAck(transport, frame.from, { seq, status: 'progress' }),
-      term: (reason) => finish({ seq, status: 'term', error: new HappenError('runtime', TERMINATE, reason).toJSON() }),
-    });
-    this.host
-      .ingest(frame.event, (outcome) => finish(outcome.ok ? { seq, status: 'ack' } : failed(seq, outcome.error)))
-      .catch((refused) => finish({ seq, status: 'term', error: HappenError.from(refused).toJSON() })); // refused at the door: retrying cannot help
-  }
-
-  // The next event of the stream is handed over at once, while this one's position is being written
-  // (writes group); its ack leaves only once that write is durable, so an acked event is never handled
-  // again after a restart. A failed write rewinds the position: the sender, never acked, resends.
-  private settle(frame: EventFrame, transport: Transport, ack: DeliveryAck): void {
-    this.#inbox.done(frame, Date.now()).then(
-      () => this.queueAck(transport, frame.from, ack),
-      (error) => {
-        this.#inbox.rewind(frame);
-        this.host.report('happen.error', { ...HappenError.from(error).toJSON(), where: 'durable delivery inbox' });
-      },
-    );
-    const next = this.#inbox.takeNext(frame.from);
-    if (next) this.arrive(next, transport);
-  }
-
-  private queueAck(transport: Transport, sender: string, ack: DeliveryAck): void {
-    let bySender = this.#acks.get(transport);
-    if (!bySender) this.#acks.set(transport, (bySender = new Map()));
-    let list = bySender.get(sender);
-    if (!list) bySender.set(sender, (list = []));
-    list.push(ack);
-    if (this.#acksQueued) return;
-    this.#acksQueued = true;
-    queueMicrotask(() => {
-      this.#acksQueued = false;
-      for (const [t, senders] of this.#acks) {
-        for (const [to, acks] of senders) this.host.send({ v: PROTOCOL_VERSION, t: 'ack', system: this.host.systemId, to, acks }, t);
-      }
-      this.#acks.clear();
-    });
-  }
-}
-
-function failed(seq: number, error: HappenError): DeliveryAck {
-  if (error.code === TERMINATE) return { seq, status: 'term', error: error.toJSON() };
-  const delay = error.code === RETRY_LATER ? Number((error.details as { delayMs?: unknown } | undefined)?.delayMs) : NaN;
-  return { seq, status: 'nack', error: error.toJSON(), ...(Number.isFinite(delay) && delay >= 0 ? { delayMs: Math.round(delay) } : {}) };
 }
 
 function unacked(event: HappenEvent, attempts: number): HappenError {
