@@ -8,64 +8,11 @@ import { isThenable } from './continuum.ts';
 import { NODE_ID, parseEvent } from './event-shape.ts';
 import type { EmitOptions, EventRouter, HappenExtension } from './extension.ts';
 import { Failure, NodeImpl, type HappenNode, type NodeConfig } from './node.ts';
+import { RemoteSends } from './remote-sends.ts';
 import { BroadcastOutcome, SendHandle } from './send-handle.ts';
-import type { Outcome } from './hooks.ts';
+import type { Happen, HappenConfig, IngestOptions } from './system-api.ts';
 
-/** Configuration of a Happen system. */
-export interface HappenConfig {
-  /** Id of the system itself, the sender of routing errors (default `'happen'`). */
-  id?: string;
-  /**
-   * How many events the in-memory causal web keeps; the oldest are dropped first (default 1,000).
-   * Every kept event survives garbage collections, which is most of an emit's cost beyond a few
-   * thousand; raise it for longer in-memory traces (durable history belongs in the event log).
-   */
-  causalWebCapacity?: number;
-  /** Default milliseconds `send(...).return()` waits (default 30,000). */
-  timeout?: number;
-  /** System-wide extensions (e.g. `security(...)` from `happen/security`), applied in order. */
-  extensions?: HappenExtension[];
-}
-
-/** Options for {@link Happen.ingest}. */
-export interface IngestOptions {
-  /**
-   * Called once the event was handled here: every matching flow of every node it reached has settled
-   * (`ok: false` with the first failure). Not called when admission refuses it (ingest rejects instead).
-   * Durable delivery acks on it.
-   */
-  handled?: (outcome: Outcome) => void;
-  /** The caller already checked the event's shape with `parseEvent` (the mesh's frame decoder does): skip doing it twice. */
-  checked?: boolean;
-}
-
-/** A configured Happen system: its nodes share one dispatcher and one causal web. */
-export interface Happen {
-  readonly id: string;
-  /** Creates a node; ids are unique within the system. */
-  createNode<S = any>(id: string, config?: NodeConfig<S>): HappenNode<S>;
-  /** The node with this id, if it exists here. */
-  getNode<S = any>(id: string): HappenNode<S> | undefined;
-  /** Ids of the live nodes: this system's, then (with a mesh) those other systems host. */
-  nodes(): string[];
-  /** The causal tree of one correlation id, from the in-memory causal web. */
-  trace(correlationId: string): Trace;
-  /** Recently emitted events, oldest first (bounded by `causalWebCapacity`). */
-  events(): HappenEvent[];
-  /** Resolves once every queued event was delivered and every started flow has settled. */
-  settled(): Promise<void>;
-  /**
-   * Accepts an event from outside this system (a transport, a replay): checks its shape, runs the
-   * extensions' admission (signatures, replay, ACLs), then delivers it. Rejects with a `HappenError`
-   * (also recorded as an error event) when refused.
-   */
-  ingest(raw: unknown, options?: IngestOptions): Promise<HappenEvent>;
-  /**
-   * Broadcasts an event from the system itself (sender = the system id) to its own nodes only, never
-   * to other systems: how extensions report what they observe (a peer leaving the mesh, a bad frame).
-   */
-  notify(input: EventInput): HappenEvent;
-}
+export type { Happen, HappenConfig, IngestOptions } from './system-api.ts';
 
 /** A node and its handlers for one event type: computed once per type, reused per broadcast. */
 interface BroadcastRoute {
@@ -74,8 +21,6 @@ interface BroadcastRoute {
 }
 
 const MAX_CACHED_TYPES = 1024;
-// Sends awaiting a reply from another system; beyond this the oldest are forgotten (their `.return()` times out).
-const MAX_REMOTE_SENDS = 10_000;
 
 /**
  * The dispatcher. Emits are queued and delivered in FIFO order from one microtask drain, so emitting
@@ -114,8 +59,7 @@ export class System implements Happen {
   #router: EventRouter | undefined;
   // Events that entered through ingest: never routed out again, so relays cannot loop through here.
   #foreign = new WeakSet<HappenEvent>();
-  // Sends a router carried elsewhere, by event id, until their reply event comes back.
-  #remoteSends = new Map<string, SendHandle>();
+  #remoteSends = new RemoteSends();
 
   constructor(config: HappenConfig = {}) {
     this.id = config.id ?? 'happen';
@@ -341,7 +285,8 @@ export class System implements Happen {
 
   private admitted(event: HappenEvent, handle: SendHandle | undefined, handled: IngestOptions['handled']): void {
     if (event.type === REPLY_EVENT) {
-      this.replyArrived(event);
+      this.web.record(event); // kept in the causal web whether or not a send here awaits it
+      this.#remoteSends.replied(event);
       handled?.({ ok: true, value: undefined });
     } else this.dispatch(event, handle);
   }
@@ -353,24 +298,6 @@ export class System implements Happen {
     this.#foreign.add(event); // local news: not routed to other systems
     this.dispatch(event);
     return event;
-  }
-
-  // A reply from another system settles the send it answers; it is kept in the causal web either way.
-  private replyArrived(reply: HappenEvent): void {
-    this.web.record(reply);
-    const requestId = reply.context.causal.causationId;
-    const handle = requestId === undefined ? undefined : this.#remoteSends.get(requestId);
-    if (handle === undefined) return;
-    const payload = reply.payload as { ok?: unknown; value?: unknown; error?: unknown } | null;
-    handle.settle(payload?.ok === true ? { ok: true, value: payload.value } : { ok: false, error: HappenError.from(payload?.error) });
-  }
-
-  // Remembers a send carried to another system until its reply arrives or its `.return()` times out.
-  private awaitRemote(handle: SendHandle): void {
-    const id = handle.event.id;
-    if (this.#remoteSends.size >= MAX_REMOTE_SENDS) this.#remoteSends.delete(this.#remoteSends.keys().next().value!);
-    this.#remoteSends.set(id, handle);
-    handle.onDone = () => this.#remoteSends.delete(id);
   }
 
   /** Records an event in the causal web and queues its delivery. */
@@ -493,7 +420,7 @@ export class System implements Happen {
         return true;
       }
       if (!this.#router!.sendRemote(event)) return false;
-      if (handle !== undefined && !handle.replyRemotely) this.awaitRemote(handle);
+      if (handle !== undefined && !handle.replyRemotely) this.#remoteSends.track(handle);
     } catch (cause) {
       const error = HappenError.from(cause);
       this.emitError(this.id, event, error);
