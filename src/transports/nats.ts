@@ -1,17 +1,8 @@
 import { headers as natsHeaders, nuid, wsconnect, type Msg, type NatsConnection, type Status, type WsConnectionOptions } from '@nats-io/nats-core';
-import {
-  AckPolicy,
-  DeliverPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  jetstream,
-  jetstreamManager,
-  type ConsumerMessages,
-  type JetStreamClient,
-  type JsMsg,
-} from '@nats-io/jetstream';
+import { jetstream, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { HappenError, type ErrorCategory } from '../core/errors.ts';
 import { decodeFrame, type FrameFormat } from './codec.ts';
+import { ensureDurable } from './nats-jetstream.ts';
 import type { FrameData, FrameRoute, Transport, TransportLink } from './transport.ts';
 
 /*
@@ -95,8 +86,6 @@ export interface NatsDurableOptions {
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const ORIGIN_HEADER = 'Happen-Origin';
-const DAY_MS = 24 * 60 * 60 * 1000;
-const nanos = (ms: number) => Math.round(ms * 1_000_000);
 
 /**
  * A NATS transport: reach `bus`, every peer on the mesh hears every frame. Connects over WebSocket to a
@@ -244,34 +233,6 @@ export function nats(url: string, options: NatsOptions = {}): Transport {
     });
   }
 
-  async function ensureDurable(conn: NatsConnection): Promise<void> {
-    if (!durable) return;
-    const jsm = await jetstreamManager(conn);
-    try {
-      await jsm.streams.info(streamName);
-    } catch (err) {
-      if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
-      try {
-        await jsm.streams.add({ name: streamName, subjects: [`happen.${mesh}.durable.>`], max_age: nanos(durable.maxAgeMs ?? 7 * DAY_MS) });
-      } catch (addErr) {
-        // Another system created it between our lookup and our add: theirs is as good as ours.
-        await jsm.streams.info(streamName).catch(() => Promise.reject(addErr));
-      }
-    }
-    try {
-      await jsm.consumers.info(streamName, durable.consumer);
-    } catch (err) {
-      if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
-      await jsm.consumers.add(streamName, {
-        durable_name: durable.consumer,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: durable.deliver === 'all' ? DeliverPolicy.All : DeliverPolicy.New,
-        filter_subject: durableSubject,
-        ack_wait: nanos(durable.ackWaitMs ?? 30_000),
-      });
-    }
-  }
-
   async function consume(conn: NatsConnection): Promise<void> {
     if (!durable) return;
     const consumer = await jetstream(conn).consumers.get(streamName, durable.consumer);
@@ -300,7 +261,7 @@ export function nats(url: string, options: NatsOptions = {}): Transport {
   async function restartConsumer(conn: NatsConnection): Promise<void> {
     for (let delay = 250; !closing; delay = Math.min(delay * 2, 5_000)) {
       try {
-        await ensureDurable(conn);
+        await ensureDurable(conn, durable!, streamName, mesh, durableSubject);
         await consume(conn);
         return;
       } catch (cause) {
@@ -373,7 +334,7 @@ export function nats(url: string, options: NatsOptions = {}): Transport {
             else deliver(payload(msg));
           },
         });
-        await ensureDurable(conn);
+        if (durable) await ensureDurable(conn, durable, streamName, mesh, durableSubject);
         // The subscription must reach the server before the mesh announces itself, or the first replies are lost.
         await conn.flush();
         if (closing) return void (await conn.close());
@@ -449,10 +410,6 @@ export function nats(url: string, options: NatsOptions = {}): Transport {
 
 function invalid(option: string, value: string): HappenError {
   return new HappenError('validation', 'INVALID_OPTION', `nats(): ${option} ${JSON.stringify(value)} must be 1–64 letters, digits, "_" or "-" (NATS subject and stream rules)`, { option, value });
-}
-
-function isApiError(err: unknown, code: number): boolean {
-  return err instanceof JetStreamApiError && err.code === code;
 }
 
 function isAuth(err: unknown): boolean {
