@@ -6,24 +6,16 @@
 import { Miniflare } from 'miniflare';
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { bundleHub, bundleHubClient } from './build.mjs';
+import { freePort } from '../free-port.mjs';
 
 const SECRET = 'edge-hub-test-secret-0123456789';
 // The hub's signing seed (HAPPEN_HUB_KEY): 32 bytes, base64url.
 const HUB_SEED = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
 const RUNTIME = 'workerd:hub';
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 async function eventually(check, timeout = 10_000) {
   const started = Date.now();

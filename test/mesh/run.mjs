@@ -7,7 +7,6 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { createServer as netServer } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
+import { freePort } from '../free-port.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -33,14 +33,6 @@ const record = (name, ok, ms, error) => {
   results.push({ runtime: 'mesh', name, ok, ms, ...(ok ? {} : { error }) });
   console.log(ok ? `PASS [mesh] ${name} (${ms} ms)` : `FAIL [mesh] ${name}: ${error}`);
 };
-
-async function freePort() {
-  const server = netServer();
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 async function until(check, what, timeout = 10_000) {
   const started = Date.now();

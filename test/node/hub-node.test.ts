@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, test } from 'vitest';
 import { serveHub, type HubServer } from '../../src/cli/hub-node.ts';
@@ -8,6 +7,7 @@ import { http } from '../../src/transports/http.ts';
 import type { Transport } from '../../src/transports/transport.ts';
 import { websocket } from '../../src/transports/websocket.ts';
 import { encode, event, eventFrame, eventually, presence, recordingLink } from './hub/helpers.ts';
+import { freePort } from '../free-port.mjs';
 
 const SECRET = 'a-test-secret-of-32-characters!!';
 const cleanup: Array<() => unknown> = [];
@@ -29,14 +29,6 @@ function connect(transport: Transport) {
 }
 
 const ws = (url: string, options: Parameters<typeof websocket>[1] = {}) => websocket(url, { WebSocket, minReconnectDelay: 20, maxReconnectDelay: 100, ...options });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('[node] hub on @hono/node-server', () => {
   test('GET /health reports peers and nodes', async () => {

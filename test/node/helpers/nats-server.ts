@@ -2,9 +2,10 @@
 // listener for the transport. There is no systemd on CI, so the server is a child process stopped by pid.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../free-port.mjs';
 
 export const NATS_SERVER = process.env.NATS_SERVER ?? '/usr/sbin/nats-server';
 
@@ -18,17 +19,6 @@ export interface NatsServer {
   stop(): Promise<void>;
   /** Stops the server and removes its files. */
   dispose(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function accepts(port: number): Promise<boolean> {

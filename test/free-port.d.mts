@@ -1,0 +1,2 @@
+/** Resolves to a free loopback port. */
+export function freePort(): Promise<number>;
