@@ -16,5 +16,7 @@ import './codec.ts';
 import './ingest.ts';
 import './mesh.ts';
 import './durable.ts';
+import './agent-memory.ts';
+import './agent.ts';
 
 export { conformanceTests, runConformance, type ConformanceResult } from './harness.ts';
