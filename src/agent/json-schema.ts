@@ -36,11 +36,8 @@ export function validateJson(schema: JsonSchema, value: unknown): JsonSchemaIssu
 
 function check(schema: Schema, value: unknown, path: string, root: JsonSchema, out: JsonSchemaIssue[], depth: number): void {
   if (schema === true) return;
-  if (schema === false || typeof schema !== 'object' || schema === null) {
-    if (schema === false) out.push({ path, message: 'is not allowed here' });
-    else throw badSchema(`a schema must be an object or a boolean (got ${JSON.stringify(schema)})`);
-    return;
-  }
+  if (schema === false) return void out.push({ path, message: 'is not allowed here' });
+  if (!isObject(schema)) throw badSchema(`a schema must be an object or a boolean (got ${JSON.stringify(schema)})`);
   if (depth > MAX_DEPTH) return void out.push({ path, message: `is nested more than ${MAX_DEPTH} schema levels deep` });
   const s = schema as Json;
   const sub = (child: unknown, v: unknown, p: string, into = out) => check(child as Schema, v, p, root, into, depth + 1);
@@ -93,7 +90,7 @@ function check(schema: Schema, value: unknown, path: string, root: JsonSchema, o
     const properties = isObject(s.properties) ? s.properties : {};
     const patternProps = isObject(s.patternProperties) ? Object.entries(s.patternProperties).map(([p, child]) => [regex(p), child] as const) : [];
     if (Array.isArray(s.required)) {
-      for (const key of s.required as string[]) if (value[key] === undefined || !Object.hasOwn(value, key)) fail(`must have the property ${JSON.stringify(key)}`);
+      for (const key of s.required as string[]) if (!Object.hasOwn(value, key) || value[key] === undefined) fail(`must have the property ${JSON.stringify(key)}`);
     }
     const keys = Object.keys(value).filter((key) => value[key] !== undefined);
     if (typeof s.minProperties === 'number' && keys.length < s.minProperties) fail(`must have at least ${s.minProperties} properties`);
@@ -177,13 +174,7 @@ function equalJson(a: unknown, b: unknown): boolean {
 
 function codePoints(text: string): number {
   let n = 0;
-  for (let i = 0; i < text.length; i++, n++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) i++;
-    }
-  }
+  for (const _ of text) n++; // a string iterates by code point
   return n;
 }
 
