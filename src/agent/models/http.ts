@@ -45,7 +45,8 @@ export interface ModelHttpReply {
 
 /**
  * POSTs `request.body` as JSON, retrying as configured, then hands the successful response to `read`.
- * Any failure, also while `read` consumes the body, rejects with a `MODEL_*` HappenError.
+ * Any transport or protocol failure, also while `read` consumes the body, rejects with a `MODEL_*`
+ * HappenError; an error thrown by the caller's own code inside `read` (an `onToken`) passes through.
  */
 export async function requestModel<T>(request: ModelHttpRequest, read: (reply: ModelHttpReply) => Promise<T>): Promise<T> {
   const { provider, options, signal } = request;
