@@ -87,6 +87,7 @@ async function thinkIn(core: AgentCore, ctx: HandlerContext, run: ThinkRun, conv
     const messages = await fitted(core, ctx, run, conversation, notes, exchange, tools.length === 0 ? 0 : estimateTokens(JSON.stringify(tools)), usage);
     const response = await core.model.complete({ messages, ...(tools.length > 0 ? { tools } : {}), ...(run.signal ? { signal: run.signal } : {}), ...(onToken ? { onToken } : {}) });
     count(usage, response, messages);
+    checkAborted(run.signal); // a model that ignores the signal must not get an aborted think committed
     if (response.toolCalls.length === 0) {
       exchange.push({ role: 'assistant', content: response.content });
       conversation.turns.push(...exchange);

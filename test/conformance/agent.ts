@@ -232,6 +232,7 @@ describe('agent', () => {
     equal(answer.content, 'saw 3 tool errors');
     deepEqual(answer.toolCalls.map((c) => c.error?.code), ['TOOL_NOT_FOUND', 'NO_SUCH_NODE', 'TIMEOUT']);
     ok(JSON.parse(model.calls[1]!.messages[2]!.content).error.message.includes('gone, slow'), 'the model is told which tools exist');
+    await happen.settled(); // the slow tool finishes after its caller gave up
   });
 
   test('useTool validates and calls like the model would; registerTool checks definitions and can be undone', async () => {
@@ -313,6 +314,8 @@ describe('agent', () => {
     const pending = slow.think('hi', { signal: later.signal });
     setTimeout(() => later.abort(), 10);
     isHappenError(await rejects(pending), 'runtime', 'AGENT_ABORTED');
+    await happen.settled(); // the model's answer still arrives, after the caller stopped waiting
+    equal(slow.conversation().turns.length, 0, 'an aborted think adds nothing to the conversation');
   });
 
   test('any node can ask an agent with agent.think; a bad payload gets a typed validation error and the node keeps answering', async () => {
