@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { browserOnlyTests } from './browser-only.mjs';
 import { busTests } from './bus-tests.mjs';
+import { agentTests } from './agent-tests.mjs';
 import { durableTests } from './durable-tests.mjs';
 import { startServer } from './serve.mjs';
 
@@ -130,7 +131,7 @@ async function runContext(browser, origin, { runtime, expected, run }, filter) {
  */
 async function runBrowserOnly(browser, origin, filter) {
   const runtime = 'chromium:page';
-  const selected = [...browserOnlyTests, ...busTests, ...durableTests].filter((t) => !filter || t.name.includes(filter));
+  const selected = [...browserOnlyTests, ...busTests, ...durableTests, ...agentTests].filter((t) => !filter || t.name.includes(filter));
   return Promise.all(
     selected.map(async (t) => {
       const context = await browser.newContext();

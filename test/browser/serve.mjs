@@ -40,6 +40,7 @@ import('/bus.js').catch((e) => { window.busLoadError = String(e && e.stack || e)
 </script>`;
 const MESH_HTML = BUS_HTML.replaceAll('bus', 'mesh');
 const DURABLE_HTML = BUS_HTML.replaceAll('bus', 'durable');
+const AGENT_HTML = BUS_HTML.replaceAll('bus', 'agent');
 const BLANK_HTML = '<!doctype html><meta charset="utf-8"><title>happen worker host</title>';
 
 // The mesh extension is written alongside this transport: if it does not bundle, only the mesh test fails.
@@ -48,7 +49,7 @@ const bundleOrReport = (entry, format) =>
 
 /** Bundles, then serves; resolves to `{ origin, close() }`. Throws if bundling fails. */
 export async function startServer() {
-  const [pageJs, workerJs, scenariosJs, busJs, busWorkerJs, meshJs, durableJs, durableWorkerJs] = await Promise.all([
+  const [pageJs, workerJs, scenariosJs, busJs, busWorkerJs, meshJs, durableJs, durableWorkerJs, agentJs, agentWorkerJs] = await Promise.all([
     bundle('./page-entry.ts', 'esm'),
     bundle('./worker-entry.ts', 'iife'),
     bundle('./scenarios.ts', 'esm'),
@@ -57,6 +58,8 @@ export async function startServer() {
     bundleOrReport('./mesh-entry.ts', 'esm'),
     bundle('./durable-entry.ts', 'esm'),
     bundle('./durable-worker.ts', 'iife'),
+    bundle('./agent-entry.ts', 'esm'),
+    bundle('./agent-worker.ts', 'iife'),
   ]);
   const files = {
     '/page.html': ['text/html', PAGE_HTML],
@@ -78,6 +81,10 @@ export async function startServer() {
     '/durable.html': ['text/html', DURABLE_HTML],
     '/durable.js': ['text/javascript', durableJs],
     '/durable-worker.js': ['text/javascript', durableWorkerJs],
+    // The programs-of-programs flow: a tab's UI, an agent and a database in a worker (agent-tests.mjs).
+    '/agent.html': ['text/html', AGENT_HTML],
+    '/agent.js': ['text/javascript', agentJs],
+    '/agent-worker.js': ['text/javascript', agentWorkerJs],
     '/sandboxed.html': ['text/html', SCENARIOS_HTML, { 'content-security-policy': 'sandbox allow-scripts' }],
   };
   const server = createServer((req, res) => {
