@@ -80,7 +80,7 @@ export interface AgentNode extends HappenNode<AgentState> {
   executePlan(plan: Plan, options?: { stepTimeout?: number }): Promise<PlanResult>;
   /** A copy of one conversation's kept turns and summary (empty before `ready` or when there is none). */
   conversation(id?: string): Conversation;
-  /** Forgets one conversation; resolves whether it existed. */
+  /** Forgets one conversation; returns whether it existed. */
   forgetConversation(id?: string): boolean;
 }
 
@@ -147,7 +147,7 @@ export function createAgentNode(id: string, config: AgentConfig): AgentNode {
       return ask<AgentAnswer>('agent.think', payload, options.signal, options.timeout ?? config.timeout);
     },
     registerTool: (def) => tools.register(def),
-    useTool: async <T>(name: string, args: unknown = {}) => (await tools.call((target, input) => node.send(target, input), tools.require(name), args, node.id)) as T,
+    useTool: async <T>(name: string, args: unknown = {}) => (await tools.call((target, input) => node.send(target, input), tools.named(name), args, node.id)) as T,
     tools: () => tools.specs(),
     remember: async (content, options) => requireMemory().store(content, options),
     recall: async (query, options) => requireMemory().retrieve(query, options),

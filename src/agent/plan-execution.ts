@@ -61,7 +61,7 @@ export async function runPlan(core: AgentCore, ctx: HandlerContext, plan: Plan, 
 /** Runs one step (the `agent.plan.step` handler): a tool step calls its tool, any other is a think. Resolves to its output. */
 export async function runStep(core: AgentCore, ctx: HandlerContext, payload: StepPayload, stream: boolean): Promise<unknown> {
   const { step } = payload;
-  if (step.tool !== undefined) return core.tools.call((target, input) => ctx.send(target, input), core.tools.require(step.tool), step.arguments ?? {}, core.id);
+  if (step.tool !== undefined) return core.tools.call((target, input) => ctx.send(target, input), core.tools.named(step.tool), step.arguments ?? {}, core.id);
   const answer = await think(core, ctx, { input: stepPrompt(payload), conversation: undefined, stream, signal: undefined });
   return answer.content;
 }

@@ -77,7 +77,7 @@ export class ToolBox {
   }
 
   /** The tool named `name`, or a `TOOL_NOT_FOUND` error. */
-  require(name: string): Tool {
+  named(name: string): Tool {
     const tool = this.#tools.get(name);
     if (tool === undefined) throw new HappenError('runtime', 'TOOL_NOT_FOUND', `No tool named ${JSON.stringify(name)}; the tools are: ${this.names().join(', ') || 'none'}`, { tool: name });
     return tool;
@@ -118,7 +118,7 @@ export class ToolBox {
   async callFromModel(send: Sender, call: ToolCall, agentId: string): Promise<ToolCallResult> {
     let args: unknown = call.arguments;
     try {
-      const tool = this.require(call.name);
+      const tool = this.named(call.name);
       args = parseArguments(call);
       return { id: call.id, name: call.name, arguments: args, result: await this.call(send, tool, args, agentId) };
     } catch (error) {

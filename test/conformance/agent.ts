@@ -330,7 +330,12 @@ describe('agent', () => {
     equal(answer.content, 'hello ui');
     const side = await ui.send('agent', { type: 'agent.think', payload: { input: 'hi', conversation: 'side' } }).return();
     equal(side.content, 'in a side conversation');
-    equal((happen.getNode('agent') as ReturnType<typeof createAgentNode>).conversation('side').turns.length, 2);
+    const agent = happen.getNode('agent') as ReturnType<typeof createAgentNode>;
+    equal(agent.conversation('side').turns.length, 2);
+    equal(agent.forgetConversation('side'), true);
+    deepEqual(agent.conversation('side'), { turns: [] });
+    equal(agent.forgetConversation('side'), false);
+    equal(agent.conversation().turns.length, 2, 'other conversations stay');
   });
 
   test('createAgentNode rejects a bad config with INVALID_CONFIG', () => {
