@@ -45,9 +45,9 @@ console.log(`mesh: ${links[2]!.nodes().map((n) => `${n.id}@${n.system}`).join(',
 
 const input = 'Write a sales report for the north and south regions.';
 console.log(`ui → analyst: ${input}`);
-const request = ui.send('analyst', { type: 'agent.think', payload: { input } });
-const answer = await request.return<AgentAnswer>({ timeout: 60_000 });
-for (const call of answer.toolCalls) console.log(`analyst used ${call.name}(${JSON.stringify(call.arguments)}) → total ${call.result?.total}`);
+const request = ui.send<AgentAnswer>('analyst', { type: 'agent.think', payload: { input } });
+const answer = await request.return({ timeout: 60_000 });
+for (const call of answer.toolCalls) console.log(`analyst used ${call.name}(${JSON.stringify(call.arguments)}) → total ${(call.result as { total?: number } | undefined)?.total}`);
 console.log(`ui: answer after ${answer.rounds} model rounds (${streamed === answer.content ? 'streamed to the UI as token events' : 'not streamed'}):\n${answer.content}`);
 
 for (const payload of [{ region: 42 }, { region: 'north', month: '1999-01' }]) {

@@ -33,7 +33,8 @@ function regionsOffered(request: ModelRequest): string[] {
 }
 
 function resultsSinceLastUser(messages: ChatMessage[]): Array<SalesResult | { error: { message: string } }> {
-  const start = messages.findLastIndex((m) => m.role === 'user');
+  let start = messages.length - 1;
+  while (start > 0 && messages[start]!.role !== 'user') start--;
   return messages.slice(start + 1).filter((m) => m.role === 'tool').map((m) => JSON.parse(m.content));
 }
 

@@ -32,11 +32,11 @@ async function start(llm: string): Promise<void> {
 
 /** The UI asks the analyst; resolves to the answer, the streamed tokens, and the trace as each program saw it. */
 async function ask(input: string) {
-  const request = ui!.send('analyst', { type: 'agent.think', payload: { input } });
-  const answer = await request.return<AgentAnswer>({ timeout: 20_000 });
+  const request = ui!.send<AgentAnswer>('analyst', { type: 'agent.think', payload: { input } });
+  const answer = await request.return({ timeout: 20_000 });
   await browser!.settled();
   const correlationId = request.event.context.causal.correlationId;
-  const edgeTrace = await ui!.send('inspector', { type: 'trace', payload: { correlationId } }).return<string[]>();
+  const edgeTrace = await ui!.send<string[]>('inspector', { type: 'trace', payload: { correlationId } }).return();
   return { answer, tokens: [...tokens], browserTrace: traceLines(browser!.trace(correlationId)), edgeTrace };
 }
 

@@ -69,8 +69,8 @@ for (const [provider, model] of [
 ] as const) {
   test(`[node] programs of programs over ${provider}: UI → agent → database across three systems, tokens streamed, one causal trace`, async () => {
     const { llm, ui, tokens, server, edge, browser } = await threePrograms(model);
-    const request = ui.send('analyst', { type: 'agent.think', payload: { input: 'Sales report for north and south, please.' } });
-    const answer = await request.return<AgentAnswer>({ timeout: 10_000 });
+    const request = ui.send<AgentAnswer>('analyst', { type: 'agent.think', payload: { input: 'Sales report for north and south, please.' } });
+    const answer = await request.return({ timeout: 10_000 });
     await new Promise((resolve) => setTimeout(resolve, 50)); // the last broadcast crosses the bus
 
     expect(answer.content).toBe('Report: north 3360, south 4110.');
