@@ -6,7 +6,9 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { createHappen, type Happen, type HappenEvent } from '../../src/index.ts';
 import { createAgentNode, estimateTokens, type Model, type ToolDefinition } from '../../src/agent/index.ts';
 import { anthropicMessages } from '../../src/agent/models/anthropic.ts';
-import { openAIChat } from '../../src/agent/models/openai.ts';
+import { openAIChat, openAIEmbeddings } from '../../src/agent/models/openai.ts';
+import { createMemoryNode } from '../../src/agent/memory/memory-node.ts';
+import { vectorMemory } from '../../src/agent/memory/vector-memory.ts';
 import { startLlmServer, type AnswerReply, type LlmServer } from '../llm-server.mjs';
 
 const KEY = 'sk-agent-test-0123456789';
@@ -181,5 +183,35 @@ describe.each(providers)('agent over $name', (provider) => {
     const trace = happen.trace(plan.id);
     expect(trace.events.filter((e) => e.type === 'agent.plan.step')).toHaveLength(3);
     expect(trace.events.map((e) => e.type)).toContain('agent.plan.completed');
+  });
+});
+
+describe('agent memory over the OpenAI embeddings protocol', () => {
+  test('remember → recall round trip through a vector memory on openAIEmbeddings; the recalled note reaches the model', async () => {
+    const s = await server();
+    const happen = createHappen();
+    const memory = vectorMemory({ embedder: openAIEmbeddings({ baseUrl: s.openaiBaseUrl, apiKey: KEY, model: 'embed-test' }) });
+    const agent = createAgentNode('librarian', { happen, model: openAIChat({ baseUrl: s.openaiBaseUrl, apiKey: KEY, model: 'gpt-test' }), memory, recall: { limit: 1, minScore: 0.2 } });
+
+    await agent.remember('The orders database lives in Frankfurt and is backed up nightly.');
+    await agent.remember('The office plants need watering on Mondays.');
+    const hits = await agent.recall('where does the orders database live', { limit: 2 });
+    expect(hits[0]!.content).toContain('Frankfurt');
+    expect(hits[0]!.score).toBeGreaterThan(hits[1]?.score ?? 0);
+
+    s.enqueue({ content: 'It lives in Frankfurt.' });
+    const answer = await agent.think('Where does the orders database live?');
+    expect(answer.content).toBe('It lives in Frankfurt.');
+    const chat = s.calls.filter((c) => c.provider === 'openai').at(-1)!;
+    const notes = chat.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n');
+    expect(notes).toContain('Frankfurt');
+    expect(notes).not.toContain('plants'); // only the top memory, above minScore
+    expect(s.calls.filter((c) => c.provider === 'embeddings').length).toBeGreaterThanOrEqual(4);
+
+    // The same memory as events, from any node.
+    createMemoryNode('memory', { happen, memory });
+    const ui = happen.createNode('ui');
+    const found = await ui.send<Array<{ content: string }>>('memory', { type: 'memory.retrieve', payload: { query: 'office plants watering', limit: 1 } }).return();
+    expect(found[0]!.content).toContain('plants');
   });
 });
