@@ -18,5 +18,9 @@ import './mesh.ts';
 import './durable.ts';
 import './agent-memory.ts';
 import './agent.ts';
+import './resilience.ts';
+import './supervision.ts';
+import './workflow.ts';
+import './confluence.ts';
 
 export { conformanceTests, runConformance, type ConformanceResult } from './harness.ts';
