@@ -1,2 +1,3 @@
-/** Placeholder: filled in by the issue-9 work. */
-export {};
+/** Confluence: node arrays for fan-out with collected results, and batch handlers for fan-in. */
+export { createNodeArray, type NodeArray, type NodeArrayOptions, type NodeArraySend, type NodeArraySender, type NodeResult } from './node-array.ts';
+export { batchHandler, type BatchFn, type BatchHandlerOptions, type BatchInfo } from './batch-handler.ts';
