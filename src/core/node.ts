@@ -26,6 +26,9 @@ const NO_OPTIONS: EmitOptions = Object.freeze({});
 // Marks a handler failure already reported as an error event, so middleware rethrowing it
 // does not report it twice.
 const reported = new WeakSet<HappenError>();
+// The failures of other handlers of the same event hidden behind the one the middleware sees:
+// reported with it if the chain ends in that failure.
+const hidden = new WeakMap<HappenError, HappenError[]>();
 
 /** The node implementation; created only through a system's `createNode`. */
 export class NodeImpl<S = any> implements HappenNode<S> {
@@ -295,28 +298,36 @@ export class NodeImpl<S = any> implements HappenNode<S> {
   }
 
   // Runs every matching flow; a failure in one never stops the others. Returns the node's result:
-  // the first defined value, else the first failure, else undefined.
-  private runAll(event: HappenEvent, ctx: HandlerContext, subs: Subscription[]): unknown {
-    if (subs.length === 1) return this.invoke(subs[0]!, event, ctx);
-    const results = subs.map((sub) => this.invoke(sub, event, ctx));
-    return results.some(isThenable) ? Promise.all(results).then(pickResult) : pickResult(results);
+  // the first defined value, else the first failure, else undefined. With `defer` (handle middleware
+  // may retry), the failure that becomes the result is reported only once the whole pipeline fails.
+  private runAll(event: HappenEvent, ctx: HandlerContext, subs: Subscription[], defer?: boolean): unknown {
+    if (subs.length === 1) return this.invoke(subs[0]!, event, ctx, defer);
+    const results = subs.map((sub) => this.invoke(sub, event, ctx, defer));
+    const pick = (all: unknown[]) => {
+      const result = pickResult(all);
+      const others = all.filter((r): r is Failure => r instanceof Failure && r !== result).map((f) => f.error);
+      if (result instanceof Failure) hidden.set(result.error, others);
+      else for (const error of others) this.fail(event, error);
+      return result;
+    };
+    return results.some(isThenable) ? Promise.all(results).then(pick) : pick(results);
   }
 
-  private invoke(sub: Subscription, event: HappenEvent, ctx: HandlerContext): unknown {
+  private invoke(sub: Subscription, event: HappenEvent, ctx: HandlerContext, defer?: boolean): unknown {
     try {
-      if (sub.schema) return this.settled(this.validated(sub, event, ctx), event);
+      if (sub.schema) return this.settled(this.validated(sub, event, ctx), event, defer);
       const first = sub.handler(event, ctx);
       // Most handlers return nothing or a primitive: skip the continuum's checks for them.
-      return isFinalPrimitive(first) ? first : this.settled(continueFlow(first, event, ctx), event);
+      return isFinalPrimitive(first) ? first : this.settled(continueFlow(first, event, ctx), event, defer);
     } catch (error) {
-      return this.fail(event, error);
+      return this.fail(event, error, defer);
     }
   }
 
   // Tracks an async flow result so settled() waits for it, turning a rejection into a reported Failure.
-  private settled(result: unknown, event: HappenEvent): unknown {
+  private settled(result: unknown, event: HappenEvent, defer?: boolean): unknown {
     if (!isThenable(result)) return result;
-    return this.system.track(Promise.resolve(result).then(undefined, (error) => this.fail(event, error)));
+    return this.system.track(Promise.resolve(result).then(undefined, (error) => this.fail(event, error, defer)));
   }
 
   private validated(sub: Subscription, event: HappenEvent, ctx: HandlerContext): unknown {
@@ -325,11 +336,12 @@ export class NodeImpl<S = any> implements HappenNode<S> {
     return isThenable(payload) ? payload.then(run) : run(payload);
   }
 
-  private fail(event: HappenEvent, cause: unknown): Failure {
+  private fail(event: HappenEvent, cause: unknown, defer?: boolean): Failure {
     const error = HappenError.from(cause);
-    if (!reported.has(error)) {
+    if (!defer && !reported.has(error)) {
       reported.add(error);
       this.system.emitError(this.id, event, error);
+      for (const other of hidden.get(error) ?? []) this.fail(event, other);
     }
     return new Failure(error);
   }
@@ -344,7 +356,7 @@ export class NodeImpl<S = any> implements HappenNode<S> {
         }
       }
       const run = () => {
-        const r = this.runAll(event, ctx, subs);
+        const r = this.runAll(event, ctx, subs, true);
         return isThenable(r) ? r.then(unwrapFailure) : unwrapFailure(r);
       };
       result = this.#handleChain ? this.#handleChain(event, ctx, run) : run();
@@ -384,7 +396,7 @@ export class NodeImpl<S = any> implements HappenNode<S> {
   }
 }
 
-/** A handler flow that failed (already reported as an error event). */
+/** A handler flow that failed (reported as an error event, or to be once the node's pipeline settles). */
 export class Failure {
   constructor(readonly error: HappenError) {}
 }
