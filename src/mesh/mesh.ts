@@ -6,6 +6,8 @@ import type { Outcome } from '../core/hooks.ts';
 import type { Happen } from '../core/system.ts';
 import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, frameBytes, type FrameFormat } from '../transports/codec.ts';
 import { PROTOCOL_VERSION, type Frame } from '../transports/frames.ts';
+import { batchSettings, forEachFrame, isBatch, type BatchOptions } from '../transports/batch.ts';
+import { createBatcher, type Batcher } from '../transports/batcher.ts';
 import type { FrameData, FrameRoute, Transport, TransportLink, TransportStatus } from '../transports/transport.ts';
 import { PeerTable, type MembershipChange } from './peers.ts';
 import { RecentIds } from './recent-ids.ts';
@@ -28,6 +30,14 @@ export interface MeshOptions {
    * the receiver system acks it (see {@link DurableOptions}). Every system of the mesh should be durable.
    */
   durable?: DurableOptions;
+  /**
+   * Batches the frames sent on `bus` transports (memory, BroadcastChannel, NATS): frames leaving
+   * within one tick — or within `delayMs` of the first — travel as one message of at most `maxFrames`
+   * frames and `maxBytes` bytes (defaults 256 and 64 KiB). Off by default: each frame is its own
+   * message. Receivers always split batches, so peers need not agree. `hub` transports batch on
+   * their own terms (the WebSocket transport's `batch` option).
+   */
+  batch?: BatchOptions;
 }
 
 /** A node of the mesh, local or remote. */
@@ -103,6 +113,10 @@ export function mesh(options: MeshOptions): Mesh {
   const heartbeatMs = options.heartbeatMs ?? 5_000;
   if (!(heartbeatMs > 0)) throw new HappenError('validation', 'INVALID_CONFIG', 'mesh(): heartbeatMs must be a positive number');
   const maxBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const batching = options.batch === undefined ? undefined : batchSettings(options.batch, 'mesh()');
+  // One queue per bus transport; a hub's peers would not all split our batches.
+  const batchers = new Map<Transport, Batcher>();
+  if (batching) for (const t of transports) if (t.reach === 'bus') batchers.set(t, createBatcher((data, route) => t.send(data, route), batching));
   const table = new PeerTable();
   const seen = new RecentIds(options.dedupeWindow ?? 10_000);
   // An event can arrive twice only through two transports, or on a bus where any peer may repeat a
@@ -137,7 +151,9 @@ export function mesh(options: MeshOptions): Mesh {
     for (const transport of targets) {
       const data = formatOf(transport) === 'json' ? (text ??= encode(frame, 'json')) : (packed ??= encode(frame, 'msgpack'));
       stats.framesOut++;
-      transport.send(data, route);
+      const batcher = batchers.size === 0 ? undefined : batchers.get(transport);
+      if (batcher) batcher.push(data, route);
+      else transport.send(data, route);
     }
   };
 
@@ -168,6 +184,12 @@ export function mesh(options: MeshOptions): Mesh {
   };
 
   const receive = (transport: Transport, data: FrameData) => {
+    if (closed || !system) return;
+    if (isBatch(data)) forEachFrame(data, (frame) => receiveFrame(transport, frame));
+    else receiveFrame(transport, data);
+  };
+
+  const receiveFrame = (transport: Transport, data: FrameData) => {
     if (closed || !system) return;
     stats.framesIn++;
     let frame: Frame;
@@ -344,6 +366,7 @@ export function mesh(options: MeshOptions): Mesh {
           // closing anyway
         }
       }
+      for (const batcher of batchers.values()) batcher.flush(); // the goodbye and what waited with it
       closed = true;
       if (timer !== undefined) clearInterval(timer);
       durability?.close();

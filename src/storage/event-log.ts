@@ -18,6 +18,14 @@ export interface EventLogOptions {
   retention?: { maxEvents?: number; maxAgeMs?: number; keepFrom?: () => number };
   /** The clock retention by age reads (default `Date.now`). */
   now?: () => number;
+  /**
+   * Group commit: appends made while a write is in flight are written together, at most `maxEvents`
+   * per atomic batch (default and most 400, within every backend's per-transaction limit). With
+   * `delayMs` (default 0: only a synchronous burst joins the first write), the first append of an
+   * idle log waits up to that long for others to join it — fewer transactions for that much more
+   * latency per append; a full batch is written at once.
+   */
+  batch?: { maxEvents?: number; delayMs?: number };
 }
 
 /** What to read from a log; every field narrows the result. */
@@ -82,6 +90,10 @@ export class EventLog {
   #queue: Pending[] = [];
   #flushing = false;
   readonly #maxEventBytes: number;
+  readonly #maxBatch: number;
+  readonly #delayMs: number;
+  // Ends a gathering delay early, once a full batch is waiting.
+  #gathered: (() => void) | undefined;
 
   constructor(
     readonly storage: Storage,
@@ -91,6 +103,15 @@ export class EventLog {
     if (!NAME_SHAPE.test(name)) throw new HappenError('validation', 'INVALID_CONFIG', `A log name must be 1-200 characters without whitespace or "/" (got ${JSON.stringify(name)})`);
     this.#prefix = `log/${name}/`;
     this.#maxEventBytes = Math.min(options.maxEventBytes ?? 60 * 1024, storage.maxValueBytes);
+    const { maxEvents = MAX_BATCH, delayMs = 0 } = options.batch ?? {};
+    if (!Number.isInteger(maxEvents) || maxEvents < 1 || maxEvents > MAX_BATCH) {
+      throw new HappenError('validation', 'INVALID_CONFIG', `Log "${name}": batch.maxEvents must be a whole number from 1 to ${MAX_BATCH} (got ${String(maxEvents)})`);
+    }
+    if (typeof delayMs !== 'number' || !(delayMs >= 0) || !Number.isFinite(delayMs)) {
+      throw new HappenError('validation', 'INVALID_CONFIG', `Log "${name}": batch.delayMs must be a non-negative number of ms (got ${String(delayMs)})`);
+    }
+    this.#maxBatch = maxEvents;
+    this.#delayMs = delayMs;
   }
 
   /** Appends an event; resolves to its sequence number once it is durable. */
@@ -104,6 +125,7 @@ export class EventLog {
     return new Promise<number>((resolve, reject) => {
       this.#queue.push({ event, expected: options?.expectedSequence, attempts: 0, sequence: 0, resolve, reject });
       if (!this.#flushing) void this.flush();
+      else if (this.#gathered !== undefined && this.#queue.length >= this.#maxBatch) this.#gathered();
     });
   }
 
@@ -186,15 +208,30 @@ export class EventLog {
   // Writes queued appends, a batch at a time, until the queue is empty.
   private async flush(): Promise<void> {
     this.#flushing = true;
-    await null; // let the rest of a synchronous burst join the first batch
+    if (this.#delayMs > 0) await this.gather();
+    else await null; // let the rest of a synchronous burst join the first batch
     try {
       while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, MAX_BATCH);
+        const batch = this.#queue.splice(0, this.#maxBatch);
         await this.writeBatch(batch);
       }
     } finally {
       this.#flushing = false;
     }
+  }
+
+  // Waits out the gathering delay, or less once a full batch is queued.
+  private gather(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#gathered = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.#delayMs);
+      this.#gathered = done;
+      if (this.#queue.length >= this.#maxBatch) done();
+    });
   }
 
   private async writeBatch(batch: Pending[]): Promise<void> {

@@ -11,6 +11,7 @@
  *
  * One frame is never wrapped, so peers that know nothing of batches read single frames as always.
  */
+import { HappenError } from '../core/errors.ts';
 import type { FrameData } from './transport.ts';
 
 /** The first byte of a binary batch (msgpack's one "never used" byte). */
@@ -85,10 +86,33 @@ export interface BatchLimits {
   maxFrames?: number;
 }
 
+/**
+ * How a sender gathers frames into batches: the {@link BatchLimits} of one message, and how long a
+ * batch may wait for more frames.
+ */
+export interface BatchOptions extends BatchLimits {
+  /**
+   * Milliseconds a batch is held from its first frame to gather more (default 0: it leaves at the
+   * end of the current microtask checkpoint, with the frames of the same synchronous burst). More
+   * delay means fewer, larger messages and that much more latency; a full batch leaves at once.
+   */
+  delayMs?: number;
+}
+
 /** The default {@link BatchLimits}: small enough that one message never delays the frames behind it for long. */
 export const DEFAULT_BATCH_BYTES = 64 * 1024;
 /** The default frames per batch. */
 export const DEFAULT_BATCH_FRAMES = 256;
+
+/** Checks batch options (throws `INVALID_CONFIG` naming `where`) and fills in the defaults. */
+export function batchSettings(options: BatchOptions, where: string): Required<BatchOptions> {
+  const { maxBytes = DEFAULT_BATCH_BYTES, maxFrames = DEFAULT_BATCH_FRAMES, delayMs = 0 } = options;
+  const bad = (what: string, value: unknown) => new HappenError('validation', 'INVALID_CONFIG', `${where}: batch.${what} (got ${String(value)})`);
+  if (!Number.isInteger(maxFrames) || maxFrames < 1) throw bad('maxFrames must be a whole number of at least 1', maxFrames);
+  if (typeof maxBytes !== 'number' || !(maxBytes > 0)) throw bad('maxBytes must be a positive number', maxBytes);
+  if (typeof delayMs !== 'number' || !(delayMs >= 0) || !Number.isFinite(delayMs)) throw bad('delayMs must be a non-negative number of ms', delayMs);
+  return { maxBytes, maxFrames, delayMs };
+}
 
 /** The size a batch counts for a frame: bytes, or UTF-16 units for text (close enough for a limit on latency). */
 export function batchedSize(frame: FrameData): number {

@@ -82,19 +82,21 @@ export function batchHandler<P = any>(fn: BatchFn<P>, options: BatchHandlerOptio
       // A replay awaits each event's flow before the next: waiting for company would only stall it.
       if (ctx.replaying === true) return run(fn as BatchFn, [item], 'replay');
       const node = ctx.node;
-      let batch = open.get(node);
-      if (batch === undefined) {
-        batch = { items: [], timer: undefined };
-        open.set(node, batch);
-        const opened = batch;
-        const end = () => {
-          if (opened.items.length > 0 && open.get(node) === opened) close(node, opened, 'window');
-        };
-        if (windowMs === 0) queueMicrotask(end);
-        else opened.timer = setTimeout(end, windowMs);
+      const batch = open.get(node);
+      if (batch !== undefined) {
+        batch.items.push(item);
+        if (batch.items.length >= maxSize) close(node, batch, 'size');
+        return;
       }
-      batch.items.push(item);
-      if (batch.items.length >= maxSize) close(node, batch, 'size');
+      const opened: OpenBatch = { items: [item], timer: undefined };
+      if (maxSize === 1) return close(node, opened, 'size');
+      open.set(node, opened);
+      const end = () => {
+        if (open.get(node) === opened) close(node, opened, 'window');
+      };
+      // The batch is complete before the timer starts: some runtimes run microtasks inside setTimeout.
+      if (windowMs === 0) queueMicrotask(end);
+      else opened.timer = setTimeout(end, windowMs);
     });
 }
 
