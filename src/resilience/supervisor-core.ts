@@ -57,7 +57,7 @@ export class SupervisorImpl implements Supervisor {
           await this.stopAll();
           entry.status = 'failed';
           this.#status = 'failed';
-          this.notify('supervisor.failed', { ...this.about(entry, reason) });
+          this.notify('supervisor.failed', this.about(entry, reason));
           throw new HappenError('runtime', 'CHILD_START_FAILED', `Supervisor "${this.id}": child "${entry.child.id}" failed to start: ${reason.message}`, this.about(entry, reason), { cause: error });
         }
       }
@@ -225,7 +225,7 @@ export class SupervisorImpl implements Supervisor {
     entry.token = {};
     entry.status = status;
     if (inc === undefined) return;
-    await stopChild(entry.child, inc, (error) => this.notify('supervisor.child.stopFailed', this.about(entry, error)));
+    await stopChild(entry.child, inc, (error) => this.notify('supervisor.child.stop-failed', this.about(entry, error)));
   }
 
   private about(entry: Entry, reason: HappenError) {

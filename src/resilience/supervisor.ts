@@ -5,7 +5,7 @@
  *
  * It reports what it does as system events (`happen.notify`, sender = the system's id), causally
  * linked to the event whose handling crashed a child: `supervisor.child.crashed`,
- * `supervisor.child.exited` (a normal exit), `supervisor.child.restarted`, `supervisor.child.stopFailed`,
+ * `supervisor.child.exited` (a normal exit), `supervisor.child.restarted`, `supervisor.child.stop-failed`,
  * `supervisor.failed` and `supervisor.escalated`, each with `{ supervisor, child, strategy, reason }`.
  */
 import { HappenError } from '../core/errors.ts';

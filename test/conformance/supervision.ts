@@ -4,7 +4,7 @@
  * persisted state across a restart, ordered start and reverse stop, crashes during a restart, bad config.
  * Children record their start and stop calls in `log`, so each test asserts exactly what restarted, in what order.
  */
-import { createHappen, HappenError, type Happen, type HappenEvent } from '../../src/index.ts';
+import { createHappen, defaultHappen, HappenError, type Happen, type HappenEvent } from '../../src/index.ts';
 import { createSupervisor, type ChildRestart, type ChildSpec, type NodeChildSpec, type SupervisorConfig, type SupervisorStrategy } from '../../src/resilience/index.ts';
 import { memoryStorage } from '../../src/storage/index.ts';
 import { deepEqual, equal, isHappenError, ok, rejects, throws } from './assert.ts';
@@ -230,7 +230,7 @@ describe('supervision', () => {
       await sup.stop();
       await w.happen.settled();
       equal(w.happen.getNode('a'), undefined);
-      deepEqual(w.seen(), ['supervisor.child.stopFailed sup/a']);
+      deepEqual(w.seen(), ['supervisor.child.stop-failed sup/a']);
       equal((w.events[0]!.payload as any).reason.message, 'cleanup failed');
     });
   });
@@ -383,6 +383,17 @@ describe('supervision', () => {
       equal(sup.status, 'stopped');
       deepEqual(statuses(sup), ['a:stopped:0', 'b:stopped:0', 'c:stopped:0']);
       deepEqual(w.happen.nodes().sort(), ['caller', 'watcher']);
+    });
+
+    test('without happen, children live in the default system', async () => {
+      let given: Happen | undefined;
+      const id = `supervised-${Math.random().toString(36).slice(2)}`;
+      const sup = createSupervisor({ id: 'sup', strategy: 'one-for-one', children: [{ id, start: (h) => ((given = h), h.createNode(id)) }] });
+      await sup.start();
+      equal(given, defaultHappen());
+      equal(defaultHappen().getNode(id), sup.children()[0]!.node);
+      await sup.stop();
+      equal(defaultHappen().getNode(id), undefined);
     });
 
     test('a restarted child gets its persisted state back', async () => {
