@@ -26,7 +26,7 @@ export interface NodeArrayOptions {
 
 /** What a node array's `send` returns: the events as emitted, and `.return()` to collect every node's result. */
 export interface NodeArraySend<T = unknown> {
-  /** One event per node, in the array's order. */
+  /** The events as emitted, in the array's order: one per node (less any whose send was refused before it left). */
   readonly events: HappenEvent[];
   /**
    * Resolves, once every node has answered or timed out, to one entry per node in the array's
