@@ -68,7 +68,6 @@ export function resilience(config: ResilienceConfig): Middleware {
         return next();
       };
       if (alternate === undefined) return inner.execute(attempt, { observe });
-      if (alternate === ctx.node.id) throw invalidConfig(what, `node "${alternate}" cannot be its own fallback`);
       return wrap(fallback(() => forward(ctx, event, alternate)), inner).execute(attempt, { observe });
     },
   };
@@ -85,6 +84,8 @@ export function handlerSignal(ctx: HandlerContext): AbortSignal | undefined {
 }
 
 function forward(ctx: HandlerContext, event: HappenEvent, target: string): Promise<unknown> {
+  // Forwarding to itself would loop through its own breaker and fallback forever.
+  if (target === ctx.node.id) return Promise.reject(invalidConfig('resilience()', `node "${target}" cannot be its own fallback`));
   return ctx.send(target, { type: event.type, payload: event.payload }).return();
 }
 
