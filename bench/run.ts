@@ -6,6 +6,7 @@ import { report, runScenario, type ScenarioResult } from './harness.ts';
 import { securityScenarios } from './security.ts';
 import { codecScenarios, codecSizes } from './codec.ts';
 import { runHubBench } from './hub.ts';
+import { batchingScenarios } from './batching.ts';
 
 console.log('# Node');
 const results: ScenarioResult[] = [];
@@ -20,6 +21,16 @@ console.log(`  event frame size: msgpack ${codecSizes.msgpack} B, JSON ${codecSi
 
 console.log('\n# The hub (Node)');
 await runHubBench();
+
+console.log('\n# Event batching (Node): a gather delay on mesh frames and event-log writes vs none');
+const batching = await batchingScenarios();
+try {
+  const batchingResults: ScenarioResult[] = [];
+  for (const scenario of batching.scenarios) batchingResults.push(await runScenario(scenario));
+  report(batchingResults);
+} finally {
+  await batching.close();
+}
 
 console.log('\n# Chromium (dispatch scenarios in a page)');
 const browserResults = await runInChromium();
