@@ -7,7 +7,7 @@
  */
 import ReconnectingWebSocket from 'partysocket/ws';
 import { HappenError } from '../core/errors.ts';
-import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_FRAMES, encodeBatch, forEachFrame, nextBatchEnd, type BatchLimits } from './batch.ts';
+import { batchSettings, encodeBatch, forEachFrame, nextBatchEnd, type BatchOptions } from './batch.ts';
 import type { FrameFormat } from './codec.ts';
 import type { FrameData, Transport, TransportLink } from './transport.ts';
 
@@ -24,8 +24,11 @@ export interface WebSocketTransportOptions {
   maxReconnectDelay?: number;
   /** Frames kept while disconnected (default 10,000); past it the oldest are dropped and reported once. */
   maxBuffered?: number;
-  /** Limits of one batch of frames, or `false` to send (and ask the hub for) one frame per message. */
-  batch?: BatchLimits | false;
+  /**
+   * Limits of one batch of frames and how long a batch may wait to gather more (`delayMs`, default 0:
+   * the frames of one tick), or `false` to send (and ask the hub for) one frame per message.
+   */
+  batch?: BatchOptions | false;
 }
 
 // The hub's close code for a refusal (bad token, wrong subject): retrying cannot help.
@@ -46,11 +49,13 @@ export function websocket(url: string, options: WebSocketTransportOptions = {}):
   const format = options.format ?? 'msgpack';
   const maxBuffered = options.maxBuffered ?? 10_000;
   const batching = options.batch !== false;
-  const maxBytes = (options.batch || undefined)?.maxBytes ?? DEFAULT_BATCH_BYTES;
-  const maxFrames = batching ? ((options.batch || undefined)?.maxFrames ?? DEFAULT_BATCH_FRAMES) : 1;
+  const limits = batchSettings(options.batch || {}, 'websocket()');
+  const { maxBytes, delayMs } = limits;
+  const maxFrames = batching ? limits.maxFrames : 1;
   // Frames not yet on the socket: this tick's, or everything sent while disconnected.
   let buffer: FrameData[] = [];
   let flushQueued = false;
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
   let socket: ReconnectingWebSocket | undefined;
   let link: TransportLink | undefined;
   let isOpen = false;
@@ -68,6 +73,8 @@ export function websocket(url: string, options: WebSocketTransportOptions = {}):
 
   function flush(): void {
     flushQueued = false;
+    if (flushTimer !== undefined) clearTimeout(flushTimer);
+    flushTimer = undefined;
     let sent = 0;
     while (sent < buffer.length && isOpen && socket?.readyState === 1) {
       const end = nextBatchEnd(buffer, sent, maxBytes, maxFrames);
@@ -145,12 +152,14 @@ export function websocket(url: string, options: WebSocketTransportOptions = {}):
       if (buffer.length >= maxFrames) flush();
       else if (!flushQueued) {
         flushQueued = true;
-        queueMicrotask(flush);
+        if (delayMs > 0 && batching) flushTimer = setTimeout(flush, delayMs);
+        else queueMicrotask(flush);
       }
     },
     close() {
       if (closed) return;
       closed = true;
+      flush(); // what waits for a gather delay still leaves before the socket closes
       buffer = [];
       isOpen = false;
       socket?.close(1000, 'closing');
