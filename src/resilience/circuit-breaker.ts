@@ -34,7 +34,7 @@ export interface BreakerChange {
 
 /** A circuit breaker policy; share one instance across the calls to one target. */
 export interface CircuitBreaker extends Policy {
-  /** The current state (reading it moves an open breaker whose reset timeout passed to half-open). */
+  /** The current state (`half-open` once an open breaker's reset timeout has passed). */
   readonly state: BreakerState;
   /** Consecutive failures counted so far. */
   readonly failures: number;
@@ -72,9 +72,9 @@ class Breaker implements CircuitBreaker {
 
   constructor(private readonly config: ReturnType<typeof settings>) {}
 
+  // Looking does not move it: the change to half-open happens in the next call, which reports it.
   get state(): BreakerState {
-    this.#refresh(undefined);
-    return this.#state;
+    return this.#due() ? 'half-open' : this.#state;
   }
 
   get failures(): number {
@@ -121,11 +121,15 @@ class Breaker implements CircuitBreaker {
   }
 
   // An open breaker whose reset timeout has passed is half-open; it changes when next looked at.
-  #refresh(options: ExecuteOptions | undefined): void {
-    if (this.#state === 'open' && this.config.now() - this.#openedAt >= this.config.resetTimeoutMs) this.#change('half-open', options);
+  #refresh(options: ExecuteOptions): void {
+    if (this.#due()) this.#change('half-open', options);
   }
 
-  #change(to: BreakerState, options: ExecuteOptions | undefined): void {
+  #due(): boolean {
+    return this.#state === 'open' && this.config.now() - this.#openedAt >= this.config.resetTimeoutMs;
+  }
+
+  #change(to: BreakerState, options: ExecuteOptions): void {
     const change: BreakerChange = { from: this.#state, to, failures: this.#failures, successes: this.#successes };
     this.#state = to;
     this.#generation++;

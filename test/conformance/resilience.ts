@@ -194,6 +194,7 @@ describe('resilience: node middleware', () => {
     isHappenError(await rejects(ui.send('svc', { type: 'ping' }).return()), 'runtime', 'CIRCUIT_OPEN');
     healthy = true;
     now = 1_000;
+    equal(breaker.state, 'half-open', 'due to half-open (looking does not take the change from the next event)');
     equal(await ui.send('svc', { type: 'ping' }).return(), 'pong');
     await happen.settled();
     deepEqual(seen.map((e) => e.type), ['breaker.opened', 'breaker.half-opened', 'breaker.closed']);
