@@ -63,6 +63,9 @@ export interface RelayOptions {
   onState?: (peer: Peer, state: PeerState) => void;
 }
 
+/** Sees a frame the relay accepted (see {@link Relay.observe}). */
+export type RelayObserver = (frame: Frame) => void;
+
 /** Options for {@link Relay.join}. */
 export interface JoinOptions {
   claims?: TokenClaims;
@@ -88,6 +91,11 @@ export interface Relay {
   state(peer: Peer): PeerState | undefined;
   peers(): Peer[];
   stats(): { peers: number; nodes: number };
+  /**
+   * Taps every frame accepted from a peer and every event the hub emits, until the returned function
+   * is called (a dashboard). Only while someone observes are fast-path frames decoded for it.
+   */
+  observe(observer: RelayObserver): () => void;
 }
 
 const HEARTBEAT_MISSES = 3;
@@ -104,6 +112,17 @@ export function createRelay(options: RelayOptions = {}): Relay {
   const nextId: IdGenerator = createIdGenerator(now);
   const states = new Map<Peer, PeerState>();
   const hosts = new Map<string, Peer>(); // node id → the peer hosting it (latest presence wins)
+  let observers: RelayObserver[] | undefined; // undefined while nobody listens: one check per frame
+
+  function tell(frame: Frame): void {
+    for (const observer of observers ?? []) {
+      try {
+        observer(frame);
+      } catch {
+        // An observer's failure is its own; routing goes on.
+      }
+    }
+  }
 
   const formatOf = (data: FrameData): FrameFormat => (typeof data === 'string' ? 'json' : 'msgpack');
 
@@ -174,6 +193,17 @@ export function createRelay(options: RelayOptions = {}): Relay {
     }
   }
 
+  // A forwarded frame was never decoded; an observer gets it decoded (one the receivers will refuse, it does not get).
+  function tellForwarded(data: Uint8Array): void {
+    let frame: Frame;
+    try {
+      frame = decodeFrame(data, { maxBytes: maxFrameBytes });
+    } catch {
+      return;
+    }
+    tell(frame);
+  }
+
   /** The hub's answer to a send nobody can take: an error event and a failed reply, both to the sender. */
   function noSuchNode(peer: Peer, request: HappenEvent): void {
     const target = request.context.target!;
@@ -185,7 +215,11 @@ export function createRelay(options: RelayOptions = {}): Relay {
     const errorEvent = buildEvent(nextId(at), at, hubId, { type: ERROR_EVENT, payload: { ...serialized, eventId: request.id, eventType: request.type, node: hubId }, ...link }, request, sender);
     const reply = buildEvent(nextId(at), at, hubId, { type: REPLY_EVENT, payload: { ok: false, error: serialized }, ...link }, request, sender);
     const answer = () => {
-      for (const event of [errorEvent, reply]) if (states.has(peer)) deliver(peer, { v: PROTOCOL_VERSION, t: 'event', from: hubId, event } satisfies EventFrame);
+      for (const event of [errorEvent, reply]) {
+        const frame: EventFrame = { v: PROTOCOL_VERSION, t: 'event', from: hubId, event };
+        if (observers) tell(frame);
+        if (states.has(peer)) deliver(peer, frame);
+      }
     };
     const identity = options.identity;
     if (identity === undefined) return answer();
@@ -234,7 +268,10 @@ export function createRelay(options: RelayOptions = {}): Relay {
     if (!state.fixedFormat) state.format = formatOf(data);
     if (data instanceof Uint8Array && data.byteLength <= maxFrameBytes) {
       const route = peekEventRoute(data);
-      if (route !== undefined && forward(peer, state, data, route)) return undefined;
+      if (route !== undefined && forward(peer, state, data, route)) {
+        if (observers) tellForwarded(data);
+        return undefined;
+      }
     }
     let frame: Frame;
     try {
@@ -250,6 +287,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       refuse(peer, error, state.format);
       return error;
     }
+    if (observers) tell(frame);
     const cache: Partial<Record<FrameFormat, FrameData>> = {};
     switch (frame.t) {
       case 'presence': {
@@ -361,5 +399,12 @@ export function createRelay(options: RelayOptions = {}): Relay {
     state: (peer) => states.get(peer),
     peers: () => [...states.keys()],
     stats: () => ({ peers: states.size, nodes: hosts.size }),
+    observe(observer) {
+      observers = [...(observers ?? []), observer];
+      return () => {
+        const rest = (observers ?? []).filter((o) => o !== observer);
+        observers = rest.length > 0 ? rest : undefined;
+      };
+    },
   };
 }
