@@ -1,7 +1,8 @@
 /**
  * Edge runner: runs the conformance suite in workerd (via miniflare) in a Worker fetch handler and in a
  * Durable Object, then a Durable Object restart test (two Miniflare instances, one persist directory),
- * then the Cloudflare hub (src/hub/cloudflare.ts) with real WebSocket and HTTP clients (hub.mjs).
+ * then the Cloudflare hub (src/hub/cloudflare.ts) with real WebSocket and HTTP clients (hub.mjs), then a
+ * workflow sleeping across a Durable Object restart (workflow.mjs).
  * Usage: `node test/edge/run.mjs [--filter <substring>]` (or HAPPEN_TEST_FILTER).
  * Prints PASS/FAIL lines, writes .test-results/edge.json, exits 0 only if every test passed.
  */
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { bundleWorker } from './build.mjs';
 import { hubTests } from './hub.mjs';
+import { workflowTests } from './workflow.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const resultsDir = join(root, '.test-results');
@@ -139,6 +141,12 @@ try {
   await withTimeout(hubTests(join(resultsDir, 'edge-build'), record, filter), CONTEXT_TIMEOUT_MS, 'hub tests');
 } catch (error) {
   fail('workerd:hub', describe(error));
+}
+
+try {
+  await withTimeout(workflowTests(join(resultsDir, 'edge-build'), record, filter), CONTEXT_TIMEOUT_MS, 'workflow tests');
+} catch (error) {
+  fail('workerd:workflow', describe(error));
 }
 
 const passed = results.filter((r) => r.ok).length;
