@@ -41,6 +41,7 @@ import('/bus.js').catch((e) => { window.busLoadError = String(e && e.stack || e)
 const MESH_HTML = BUS_HTML.replaceAll('bus', 'mesh');
 const DURABLE_HTML = BUS_HTML.replaceAll('bus', 'durable');
 const AGENT_HTML = BUS_HTML.replaceAll('bus', 'agent');
+const WORKFLOW_HTML = BUS_HTML.replaceAll('bus', 'workflow');
 const BLANK_HTML = '<!doctype html><meta charset="utf-8"><title>happen worker host</title>';
 
 // The mesh extension is written alongside this transport: if it does not bundle, only the mesh test fails.
@@ -49,7 +50,7 @@ const bundleOrReport = (entry, format) =>
 
 /** Bundles, then serves; resolves to `{ origin, close() }`. Throws if bundling fails. */
 export async function startServer() {
-  const [pageJs, workerJs, scenariosJs, busJs, busWorkerJs, meshJs, durableJs, durableWorkerJs, agentJs, agentWorkerJs] = await Promise.all([
+  const [pageJs, workerJs, scenariosJs, busJs, busWorkerJs, meshJs, durableJs, durableWorkerJs, agentJs, agentWorkerJs, workflowJs] = await Promise.all([
     bundle('./page-entry.ts', 'esm'),
     bundle('./worker-entry.ts', 'iife'),
     bundle('./scenarios.ts', 'esm'),
@@ -60,6 +61,7 @@ export async function startServer() {
     bundle('./durable-worker.ts', 'iife'),
     bundle('./agent-entry.ts', 'esm'),
     bundle('./agent-worker.ts', 'iife'),
+    bundle('./workflow-entry.ts', 'esm'),
   ]);
   const files = {
     '/page.html': ['text/html', PAGE_HTML],
@@ -85,6 +87,9 @@ export async function startServer() {
     '/agent.html': ['text/html', AGENT_HTML],
     '/agent.js': ['text/javascript', agentJs],
     '/agent-worker.js': ['text/javascript', agentWorkerJs],
+    // A workflow on IndexedDB that sleeps across a reload (workflow-tests.mjs).
+    '/workflow.html': ['text/html', WORKFLOW_HTML],
+    '/workflow.js': ['text/javascript', workflowJs],
     '/sandboxed.html': ['text/html', SCENARIOS_HTML, { 'content-security-policy': 'sandbox allow-scripts' }],
   };
   const server = createServer((req, res) => {
