@@ -14,6 +14,15 @@ import type { Relay } from './relay.ts';
 import { createRelays, type Relays } from './relays.ts';
 import { openSession, requestedBatching, requestedFormat, socketPeer, type SocketSession } from './socket-session.ts';
 
+/** What a {@link HubRoutes} sees of the hub it is mounted on. */
+export interface HubContext {
+  relays: Relays;
+  secret?: string | Uint8Array;
+}
+
+/** Mounts more routes on the hub app: how outer layers (`happen/observe`'s dashboard, say) add pages without the hub importing them. */
+export type HubRoutes = (app: Hono, hub: HubContext) => void;
+
 /** Options for {@link createHubApp}. */
 export interface HubAppOptions {
   /** The admission-token secret; when set every peer needs a token for this mesh whose `sub` is its system id. */
@@ -26,6 +35,8 @@ export interface HubAppOptions {
   acceptWebSocket?: (request: Request, relay: Relay, admission: Admission, mesh: string) => Response | Promise<Response>;
   /** SSE keep-alive comment interval in ms (default 15 s: under common proxy idle timeouts). */
   keepAliveMs?: number;
+  /** More routes, mounted after the hub's own (see {@link HubRoutes}). */
+  routes?: HubRoutes[];
 }
 
 const MESH = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -126,5 +137,6 @@ export function createHubApp(options: HubAppOptions = {}): Hono {
     });
   });
 
+  for (const mount of options.routes ?? []) mount(app, { relays, ...(options.secret !== undefined ? { secret: options.secret } : {}) });
   return app;
 }
