@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { exampleRoutes } from './examples-tests.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -63,6 +64,7 @@ export async function startServer() {
     bundle('./agent-worker.ts', 'iife'),
     bundle('./workflow-entry.ts', 'esm'),
   ]);
+  const examples = await exampleRoutes(); // examples/chat and examples/todo as they ship, under /examples/<name>/
   const files = {
     '/page.html': ['text/html', PAGE_HTML],
     '/host.html': ['text/html', BLANK_HTML],
@@ -91,6 +93,7 @@ export async function startServer() {
     '/workflow.html': ['text/html', WORKFLOW_HTML],
     '/workflow.js': ['text/javascript', workflowJs],
     '/sandboxed.html': ['text/html', SCENARIOS_HTML, { 'content-security-policy': 'sandbox allow-scripts' }],
+    ...examples,
   };
   const server = createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
