@@ -22,5 +22,6 @@ import './resilience.ts';
 import './supervision.ts';
 import './workflow.ts';
 import './confluence.ts';
+import './observe-tracing.ts';
 
 export { conformanceTests, runConformance, type ConformanceResult } from './harness.ts';
