@@ -9,6 +9,7 @@
 import { ERROR_EVENT, type HappenEvent } from '../core/event.ts';
 import { HappenError, type SerializedError } from '../core/errors.ts';
 import type { HappenNode } from '../core/node-api.ts';
+import { retryDelay } from '../mesh/retry.ts';
 import { compensateNext } from './compensation.ts';
 import type { CompiledStep, CompiledWorkflow } from './definition.ts';
 import { runAction, serializeError, stepContext, type Outcome } from './execute.ts';
@@ -46,6 +47,9 @@ export interface EngineHost {
   settled(record: InstanceRecord): void;
 }
 
+// Storage that failed is tried again after 1 s, doubling to a minute.
+const STALL_BACKOFF = { initialMs: 1_000, maxMs: 60_000 };
+
 const closedError = () => new HappenError('runtime', 'WORKFLOW_CLOSED', 'The workflow was closed');
 
 /** Runs instances; see the module comment. */
@@ -54,6 +58,9 @@ export class Engine {
   #closed = false;
   #writes = new Set<Promise<unknown>>();
   #scheduledAt: number | undefined;
+  /** When to retry instances that stalled on a storage failure, and how many stalls in a row. */
+  #retryAt: number | undefined;
+  #stalls = 0;
   readonly #wake: () => void;
 
   constructor(
@@ -89,12 +96,13 @@ export class Engine {
   /** Forgets the requested wake time (a wake spent it), so the next `reschedule` asks again. */
   forgetSchedule(): void {
     this.#scheduledAt = undefined;
+    this.#retryAt = undefined;
   }
 
   /** Asks the scheduler for the earliest wake time of the instances this engine runs. */
   reschedule(): void {
     if (this.#closed) return;
-    let earliest: number | undefined;
+    let earliest = this.#retryAt;
     for (const live of this.lives.values()) {
       const at = live.record.wakeAt;
       if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
@@ -152,6 +160,7 @@ export class Engine {
     this.#writes.add(write);
     try {
       live.record = await write;
+      this.#stalls = 0;
     } catch (error) {
       if ((error as { code?: string }).code !== 'CONFLICT') throw error;
       const stored = await this.host.store.get(next.id);
@@ -229,10 +238,13 @@ export class Engine {
     if (isTerminal(live.record.status)) this.host.settled(live.record);
   }
 
-  // Storage failed under a transition: let go of the instance (its stored state is intact) and say
-  // so; `resume()` (and every `wake()`) picks it up again.
+  // Storage failed under a transition: let go of the instance (its stored state is intact), say so,
+  // and wake up after a backoff; the wake's `resume()` picks it up again from storage.
   #stall(live: Live, cause: unknown): void {
-    this.emit(live, 'workflow.stalled', { status: live.record.status, step: live.record.currentStep, error: serializeError(cause) });
+    this.#stalls += 1;
+    const retryAt = this.host.now() + retryDelay(this.#stalls, STALL_BACKOFF);
+    this.#retryAt = Math.min(this.#retryAt ?? Infinity, retryAt);
+    this.emit(live, 'workflow.stalled', { status: live.record.status, step: live.record.currentStep, error: serializeError(cause), retryAt });
     live.unsubscribe?.();
     live.unsubscribe = undefined;
     if (this.lives.get(live.record.id) === live) this.lives.delete(live.record.id);

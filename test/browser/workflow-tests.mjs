@@ -29,7 +29,7 @@ async function until(tab, id, status, timeout = 10_000) {
   }
 }
 
-const SLEEP_MS = 1_000;
+const SLEEP_MS = 1_200;
 
 export const workflowTests = [
   {
@@ -40,14 +40,14 @@ export const workflowTests = [
       await tab.call('start', 'trip', SLEEP_MS);
       const asleep = await until(tab, 'trip', 'sleeping');
       equal(asleep.currentStep, 'nap', 'the step it sleeps in');
-      await sleep(400);
+      await sleep(500);
       const reloadedAt = Date.now();
       await page.reload();
       tab = await load(page, origin);
       await tab.call('ready');
       const resumed = await tab.call('instance', 'trip');
-      equal(resumed.status, 'sleeping', 'still sleeping after the reload');
-      equal(resumed.wakeAt, asleep.wakeAt, 'with the stored wake time');
+      // A slow load may take the rest of the sleep; otherwise it still sleeps, until the stored time.
+      if (resumed.status === 'sleeping') equal(resumed.wakeAt, asleep.wakeAt, 'the stored wake time after the reload');
       await tab.call('result', 'trip');
       const done = await tab.call('instance', 'trip');
       equal(done.status, 'completed', 'status');
@@ -56,6 +56,7 @@ export const workflowTests = [
       equal(counts.before, 1, 'runs of the first step');
       equal(counts.after, 1, 'runs of the last step');
       check(counts.afterAt >= asleep.wakeAt, `woke at or after the wake time (${counts.afterAt - asleep.wakeAt} ms)`);
+      check(counts.afterAt > reloadedAt, 'the new page ran the last step');
       check(counts.afterAt < reloadedAt + SLEEP_MS, `slept only the remainder after the reload (${counts.afterAt - reloadedAt} ms after it)`);
       return `reloaded ${reloadedAt - (asleep.wakeAt - SLEEP_MS)} ms into the sleep; woke ${counts.afterAt - asleep.wakeAt} ms after the wake time`;
     },

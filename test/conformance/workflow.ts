@@ -12,6 +12,7 @@ import { historyOf, progress, recorder, until } from './workflow-helpers.ts';
 import './workflow-durability.ts';
 import './workflow-saga.ts';
 import './workflow-errors.ts';
+import './workflow-storage.ts';
 
 const FAST = { initialMs: 1, factor: 1, jitter: 0 };
 
