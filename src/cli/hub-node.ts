@@ -10,17 +10,26 @@ import { createHubApp } from '../hub/app.ts';
 import { createRelays } from '../hub/relays.ts';
 import { memoryStorage } from '../storage/memory.ts';
 import { hubServer, startSweeping, type HubServer, type ServeHubOptions } from '../hub/server.ts';
+import { dashboardRoutes, type DashboardOptions } from '../observe/dashboard.ts';
 
 export type { HubServer, ServeHubOptions } from '../hub/server.ts';
 
+/** Options of the Node hub: the shared ones, and its dashboard. */
+export interface NodeHubOptions extends ServeHubOptions {
+  /** The live dashboard at `/dashboard` (on by default; with a `secret` it wants a dashboard token); `false` leaves it out. */
+  dashboard?: DashboardOptions | false;
+}
+
 /** Serves the hub on Node; resolves once it is listening. */
-export async function serveHub(options: ServeHubOptions = {}): Promise<HubServer> {
+export async function serveHub(options: NodeHubOptions = {}): Promise<HubServer> {
   const hostname = options.hostname ?? '127.0.0.1';
   const relays = createRelays({ requireClaims: options.secret !== undefined, ...(options.id ? { id: options.id } : {}), storage: options.storage ?? memoryStorage(), ...(options.identity ? { identity: options.identity } : {}) });
   // node-ws needs the app that routes upgrades before the hub app exists: route through a shell.
   const shell = new Hono();
   const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app: shell });
-  const hub = createHubApp({ relays, upgradeWebSocket, ...(options.secret !== undefined ? { secret: options.secret } : {}), ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}) });
+  const dashboard = options.dashboard === false ? undefined : dashboardRoutes(options.dashboard);
+  const routes = [...(dashboard ? [dashboard] : []), ...(options.routes ?? [])];
+  const hub = createHubApp({ relays, upgradeWebSocket, routes, ...(options.secret !== undefined ? { secret: options.secret } : {}), ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}) });
   shell.route('/', hub);
   const stopSweeping = startSweeping(relays, options.sweepMs);
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -30,6 +39,7 @@ export async function serveHub(options: ServeHubOptions = {}): Promise<HubServer
   injectWebSocket(server);
   const port = (server.address() as AddressInfo).port;
   return hubServer(hostname, port, relays, stopSweeping, async () => {
+    await dashboard?.close();
     for (const client of wss.clients) client.terminate();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());

@@ -11,7 +11,7 @@ import type { Hono } from 'hono';
 import { durableObjectStorage, type DurableObjectStorageLike } from '../storage/durable-object.ts';
 import { fromBase64Url } from '../security/encoding.ts';
 import { identityFromSeed } from '../security/identity.ts';
-import { createHubApp } from './app.ts';
+import { createHubApp, type HubRoutes } from './app.ts';
 import type { Admission } from './admission.ts';
 import type { Peer, PeerState, Relay } from './relay.ts';
 import { createRelays, type Relays } from './relays.ts';
@@ -53,6 +53,8 @@ interface Attachment {
 }
 
 const MESH_PATH = /^\/mesh\/([^/]+)\//;
+/** A mesh's dashboard page and API live in its object too (when the class mounts them: {@link HubDurableObject.routes}). */
+const DASHBOARD_PATH = /^\/dashboard\/(?:mesh|api)\/([^/]+)/;
 /** How often an object with peers checks for lapsed heartbeats (sockets that vanished without a close). */
 const SWEEP_MS = 30_000;
 
@@ -60,7 +62,7 @@ const SWEEP_MS = 30_000;
 export const hubWorker = {
   fetch(request: Request, env: HubEnv): Promise<Response> | Response {
     const { pathname } = new URL(request.url);
-    const match = MESH_PATH.exec(pathname);
+    const match = MESH_PATH.exec(pathname) ?? DASHBOARD_PATH.exec(pathname);
     if (match) {
       const mesh = decodeURIComponent(match[1]!);
       return env.HUB.get(env.HUB.idFromName(mesh)).fetch(request);
@@ -113,6 +115,7 @@ export class HubDurableObject {
       relays: this.#relays,
       ...(secret !== undefined ? { secret } : {}),
       acceptWebSocket: (request, relay, admission, mesh) => this.#accept(request, relay, admission, mesh),
+      routes: this.routes(),
     });
   }
 
@@ -126,6 +129,14 @@ export class HubDurableObject {
    * [localTransport(relay)] })] })`. A hosted system's heartbeat keeps the object awake.
    */
   protected meshOpened(_mesh: string, _relay: Relay): void {}
+
+  /**
+   * More routes for this object's app; override to serve the dashboard: `return [dashboardRoutes()]`
+   * (`happen/observe`). Called from the constructor, so it must not rely on a subclass's fields.
+   */
+  protected routes(): HubRoutes[] {
+    return [];
+  }
 
   webSocketMessage(ws: CloudflareWebSocket, message: string | ArrayBuffer): void {
     const found = this.#find(ws);

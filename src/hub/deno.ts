@@ -32,6 +32,7 @@ export async function serveHub(options: ServeHubOptions = {}): Promise<HubServer
     relays,
     ...(options.secret !== undefined ? { secret: options.secret } : {}),
     ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
+    ...(options.routes ? { routes: options.routes } : {}),
     acceptWebSocket(request, relay, admission) {
       const { socket, response } = deno.upgradeWebSocket(request);
       socket.binaryType = 'arraybuffer'; // never Blobs: reading one is async and would reorder frames

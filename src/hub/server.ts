@@ -1,6 +1,7 @@
 /** What the self-hosted entries (Node, Deno) share: their options, the handle they return, and the sweep timer. */
 import type { Identity } from '../security/identity.ts';
 import type { Storage } from '../storage/storage.ts';
+import type { HubRoutes } from './app.ts';
 import type { Relays } from './relays.ts';
 
 /** Options for `serveHub` on Node and Deno. */
@@ -25,6 +26,8 @@ export interface ServeHubOptions {
   storage?: Storage;
   /** The hub's identity, so the events it emits are signed (trust its public key under its `id`, default `hub`). */
   identity?: Identity | Promise<Identity>;
+  /** More routes on the hub app, e.g. `happen/observe`'s `dashboardRoutes()` (Node's `serveHub` mounts the dashboard itself). */
+  routes?: HubRoutes[];
 }
 
 /** A running hub. */
