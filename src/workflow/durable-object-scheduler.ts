@@ -27,16 +27,26 @@ export interface DurableObjectAlarmsLike {
   setAlarm(scheduledTime: number | Date): Promise<void>;
 }
 
-/** A scheduler on `state.storage`'s alarm; one object has one alarm, so it is only ever moved earlier. */
-export function durableObjectScheduler(state: { storage: DurableObjectAlarmsLike }, now: () => number = Date.now): Scheduler {
+/** A {@link Scheduler} whose requests resolve once the alarm is set (and reject when setting it failed). */
+export interface DurableObjectScheduler extends Scheduler {
+  schedule(at: number, wake: () => void): Promise<void>;
+}
+
+/**
+ * A scheduler on `state.storage`'s alarm; one object has one alarm, so it is only ever moved earlier
+ * (or re-armed once spent). `now` is the wall clock the alarm runs on.
+ */
+export function durableObjectScheduler(state: { storage: DurableObjectAlarmsLike }, now: () => number = Date.now): DurableObjectScheduler {
   let chain: Promise<void> = Promise.resolve();
   return {
     schedule(at: number): Promise<void> {
       // In order, so two requests cannot both read the old alarm and the later one win.
       const run = chain.then(async () => {
         const current = await state.storage.getAlarm();
-        // An alarm at or before now is firing (or about to): it is spent, so ask again.
-        if (current === null || current > at || current <= now()) await state.storage.setAlarm(at);
+        if (current === at) return; // already asked for (after a restart, say)
+        // A pending alarm at or before `at` will wake us first; one at or before now is firing and spent.
+        if (current !== null && current <= at && current > now()) return;
+        await state.storage.setAlarm(at);
       });
       chain = run.catch(() => undefined);
       return run;

@@ -19,7 +19,9 @@ const INSTANCE_ID = /^[\x21-\x7e]{1,200}$/;
 /**
  * Creates a workflow: the node `id` in `config.happen`, running instances of `config.steps` with their
  * progress on `config.storage`. Creating it again on the same storage (after a crash or a restart)
- * resumes every unfinished instance where it stopped. Throws `INVALID_CONFIG` for a bad definition.
+ * resumes every unfinished instance where it stopped: a completed step never runs again, and a step
+ * the crash interrupted runs again (at least once) with the same `ctx.idempotencyKey`, so its receiver
+ * can drop the repeat. Throws `INVALID_CONFIG` for a bad definition.
  *
  * Its node handles `workflow.start` (`{ input?, instanceId? }` → `{ instanceId }`) and
  * `workflow.status` (`{ instanceId }` → the instance, or `{ status? }` → a list), and broadcasts

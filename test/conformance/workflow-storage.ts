@@ -2,8 +2,9 @@
 import { createHappen, type HappenEvent } from '../../src/index.ts';
 import { memoryStorage } from '../../src/storage/memory.ts';
 import { storageError, type Storage } from '../../src/storage/storage.ts';
-import { createWorkflow, type WorkflowConfig } from '../../src/workflow/index.ts';
-import { deepEqual, equal, ok } from './assert.ts';
+import { durableObjectScheduler } from '../../src/workflow/durable-object-scheduler.ts';
+import { createWorkflow, timerScheduler, type WorkflowConfig } from '../../src/workflow/index.ts';
+import { deepEqual, equal, ok, sleep } from './assert.ts';
 import { describe, test } from './harness.ts';
 import { historyOf, manualTime, progress, recorder, until, waitFor } from './workflow-helpers.ts';
 
@@ -91,5 +92,33 @@ describe('workflow storage', () => {
     deepEqual(historyOf(await second.instance(id)), ['nap:run:completed:1', 'after:run:completed:1']);
     await first.close();
     await second.close();
+  });
+
+  test('the schedulers: the Durable Object alarm only moves earlier and re-arms once spent; timers take waits past setTimeout’s limit', async () => {
+    let now = 1_000;
+    let alarm: number | null = null;
+    const sets: number[] = [];
+    const state = { storage: { getAlarm: async () => alarm, setAlarm: async (at: number | Date) => void sets.push((alarm = Number(at))) } };
+    const scheduler = durableObjectScheduler(state, () => now);
+    const wake = () => undefined;
+    await Promise.all([scheduler.schedule(5_000, wake), scheduler.schedule(3_000, wake), scheduler.schedule(4_000, wake)]);
+    deepEqual(sets, [5_000, 3_000], 'set, then moved earlier; a later time leaves it');
+    await scheduler.schedule(3_000, wake);
+    equal(sets.length, 2, 'the same time is not set again');
+    now = 3_500; // the alarm at 3,000 is firing: spent
+    await scheduler.schedule(6_000, wake);
+    deepEqual(sets, [5_000, 3_000, 6_000], 'a spent alarm is replaced');
+    const failing = durableObjectScheduler({ storage: { getAlarm: async () => null, setAlarm: () => Promise.reject(new Error('no alarms')) } });
+    await failing.schedule(1, wake).then(() => ok(false, 'expected a rejection'), (e: Error) => equal(e.message, 'no alarms'));
+    await failing.schedule(1, wake).catch(() => undefined); // a failure does not block later requests
+
+    let fired = 0;
+    const timers = timerScheduler();
+    const count = () => void fired++;
+    timers.schedule(Date.now() + 30 * 24 * 3600 * 1000, count); // past 2^31 - 1 ms: must not fire at once
+    timers.schedule(Date.now() + 5, () => void (fired += 10));
+    await sleep(40);
+    equal(fired, 10, 'the near one fired, the 30-day one did not overflow');
+    timers.cancel!(count);
   });
 });
