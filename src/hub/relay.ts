@@ -91,6 +91,8 @@ export interface Relay {
   state(peer: Peer): PeerState | undefined;
   peers(): Peer[];
   stats(): { peers: number; nodes: number };
+  /** Frames received from peers and sent to them since the relay started (the hub's `/metrics`). */
+  frames(): { received: number; sent: number };
   /**
    * Taps every frame accepted from a peer and every event the hub emits, until the returned function
    * is called (a dashboard). Only while someone observes are fast-path frames decoded for it.
@@ -112,6 +114,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
   const nextId: IdGenerator = createIdGenerator(now);
   const states = new Map<Peer, PeerState>();
   const hosts = new Map<string, Peer>(); // node id → the peer hosting it (latest presence wins)
+  const frames = { received: 0, sent: 0 };
   let observers: RelayObserver[] | undefined; // undefined while nobody listens: one check per frame
 
   function tell(frame: Frame): void {
@@ -235,6 +238,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
   }
 
   function send(peer: Peer, data: FrameData): void {
+    frames.sent++;
     try {
       peer.send(data);
     } catch {
@@ -264,6 +268,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
   function receive(peer: Peer, data: FrameData): HappenError | undefined {
     const state = states.get(peer);
     if (!state) return new HappenError('runtime', 'NOT_JOINED', 'A frame arrived from a peer that is not joined');
+    frames.received++;
     state.lastSeen = now();
     if (!state.fixedFormat) state.format = formatOf(data);
     if (data instanceof Uint8Array && data.byteLength <= maxFrameBytes) {
@@ -399,6 +404,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     state: (peer) => states.get(peer),
     peers: () => [...states.keys()],
     stats: () => ({ peers: states.size, nodes: hosts.size }),
+    frames: () => ({ ...frames }),
     observe(observer) {
       observers = [...(observers ?? []), observer];
       return () => {
