@@ -19,6 +19,11 @@ export interface HappenConfig {
   timeout?: number;
   /** System-wide extensions (e.g. `security(...)` from `happen/security`), applied in order. */
   extensions?: HappenExtension[];
+  /**
+   * The system's observability (`observability({ metrics, tracing, health, alerts })` from
+   * `happen/observe`): an extension like any other, applied after `extensions`.
+   */
+  observability?: HappenExtension;
 }
 
 /** Options for {@link Happen.ingest}. */
@@ -36,6 +41,8 @@ export interface IngestOptions {
 /** A configured Happen system: its nodes share one dispatcher and one causal web. */
 export interface Happen {
   readonly id: string;
+  /** The system's extensions, in the order they apply (how one extension finds another, e.g. the mesh). */
+  readonly extensions: readonly HappenExtension[];
   /** Creates a node; ids are unique within the system. */
   createNode<S = any>(id: string, config?: NodeConfig<S>): HappenNode<S>;
   /** The node with this id, if it exists here. */

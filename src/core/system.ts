@@ -48,7 +48,7 @@ export class System implements Happen {
   #lastPlanType: string | undefined;
   #lastPlan: BroadcastRoute[] = [];
   #drain = () => this.drain();
-  #extensions: HappenExtension[];
+  readonly extensions: HappenExtension[];
   #outgoing: HappenExtension[];
   // The router's outgoing step (the mesh's durable outbox) runs with the commit stage, so writes group.
   #routerStep: HappenExtension | undefined;
@@ -66,16 +66,17 @@ export class System implements Happen {
     this.timeout = config.timeout ?? 30_000;
     if (!(this.timeout > 0)) throw new HappenError('validation', 'INVALID_CONFIG', `timeout must be a positive number of ms`);
     this.web = new CausalWeb(config.causalWebCapacity ?? 1_000);
-    this.#extensions = [...(config.extensions ?? [])];
+    this.extensions = [...(config.extensions ?? [])];
+    if (config.observability) this.extensions.push(config.observability);
     // The router's step runs after the others, so what it stores is the final event (signed, stamped).
-    this.#outgoing = this.#extensions.filter((e) => e.outgoing && !e.router);
-    this.#routerStep = this.#extensions.find((e) => e.outgoing && e.router);
+    this.#outgoing = this.extensions.filter((e) => e.outgoing && !e.router);
+    this.#routerStep = this.extensions.find((e) => e.outgoing && e.router);
     this.#plain = this.#outgoing.length === 0 && this.#routerStep === undefined;
-    this.#incoming = this.#extensions.filter((e) => e.incoming);
-    const routers = this.#extensions.filter((e) => e.router);
+    this.#incoming = this.extensions.filter((e) => e.incoming);
+    const routers = this.extensions.filter((e) => e.router);
     if (routers.length > 1) throw new HappenError('validation', 'INVALID_CONFIG', `A system has at most one router (got ${routers.map((e) => e.name).join(', ')})`);
     this.#router = routers[0]?.router;
-    for (const extension of this.#extensions) extension.attach?.(this);
+    for (const extension of this.extensions) extension.attach?.(this);
     this.views = {
       get: (nodeId, selector) => {
         const node = this.#nodes.get(nodeId);
@@ -93,7 +94,7 @@ export class System implements Happen {
     const node = new NodeImpl<S>(id, this, config);
     this.#nodes.set(id, node);
     this.subscriptionsChanged();
-    for (const extension of this.#extensions) extension.nodeCreated?.(node);
+    for (const extension of this.extensions) extension.nodeCreated?.(node);
     return node;
   }
 
@@ -133,7 +134,7 @@ export class System implements Happen {
     if (this.#nodes.get(node.id) === node) {
       this.#nodes.delete(node.id);
       this.subscriptionsChanged();
-      for (const extension of this.#extensions) extension.nodeRemoved?.(node);
+      for (const extension of this.extensions) extension.nodeRemoved?.(node);
     }
   }
 
