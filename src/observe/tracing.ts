@@ -16,8 +16,8 @@ import { SpanRecorder, type TracerStats } from './tracer.ts';
 
 export * from './traceparent.ts';
 export * from './spans.ts';
-export { createOtlpExporter, type OtlpExporter, type OtlpExporterOptions, type OtlpStats } from './otlp.ts';
-export { encodeOtlpTraces, nanosFromMs, type OtlpTracesRequest } from './otlp-json.ts';
+export { createOtlpExporter, otlpTracesUrl, type OtlpExporter, type OtlpExporterOptions, type OtlpStats } from './otlp.ts';
+export { encodeOtlpTraces, nanosFromMs, otlpAttributes, type OtlpAnyValue, type OtlpKeyValue, type OtlpSpan, type OtlpTracesRequest } from './otlp-json.ts';
 export { otelActiveParent, otelExporter, type OtelApiLike, type OtelContextLike, type OtelSpanContextLike, type OtelSpanLike, type OtelTracerLike } from './otel.ts';
 export type { TracerStats } from './tracer.ts';
 
