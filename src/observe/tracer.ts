@@ -5,9 +5,10 @@
  * stamped on the event as `context.traceparent`.
  */
 import { isThenable } from '../core/continuum.ts';
-import { HappenError } from '../core/errors.ts';
 import { ERROR_EVENT, REPLY_EVENT, type HappenEvent } from '../core/event.ts';
 import type { Middleware } from '../core/middleware.ts';
+import { SpanSinks } from './span-sinks.ts';
+import { TraceBook, type Handling } from './trace-book.ts';
 import { SPAN_KIND, SPAN_STATUS, type HappenSpan, type SpanExporter } from './spans.ts';
 import {
   correlationSampledAt,
@@ -40,32 +41,19 @@ export interface TracerStats {
   exporterErrors: number;
 }
 
-// A trace in progress at one node: what the node's emits inherit while it handles an event.
-interface Handling {
-  node: string;
-  traceId: string;
-  spanId: string;
-  sampled: boolean;
-  correlationId: string;
-  /** Its trace cannot be derived from the correlation id and the event ids alone. */
-  stamped: boolean;
-}
-
-const MAX_TRACKED = 10_000;
-
 /** Records the spans of one system's nodes. */
 export class SpanRecorder {
   readonly stats: TracerStats = { spans: 0, invalidTraceparents: 0, exporterErrors: 0 };
-  // Handlings in progress by event id (an array when several nodes here handle one broadcast).
-  #active = new Map<string, Handling | Handling[]>();
-  // Events of stamped traces, kept after their handling ends: late emits and error events inherit them.
-  #stampedEvents = new Map<string, { traceId: string; sampled: boolean }>();
+  readonly #book = new TraceBook();
+  readonly #sinks: SpanSinks;
 
   constructor(
     readonly system: string,
     readonly service: string,
     private readonly config: RecorderConfig,
-  ) {}
+  ) {
+    this.#sinks = new SpanSinks(config.sinks, config.now, this.stats);
+  }
 
   /** The middleware that traces one node. */
   middleware(node: string): Middleware {
@@ -86,7 +74,7 @@ export class SpanRecorder {
       traceId = carried.traceId;
       sampled = this.config.parentBased ? carried.sampled : sampledAt(traceId, this.config.samplingRate);
     } else {
-      const inherited = this.systemBuilt(event) && causal.causationId !== undefined ? this.#stampedEvents.get(causal.causationId) : undefined;
+      const inherited = this.systemBuilt(event) && causal.causationId !== undefined ? this.#book.stampedTrace(causal.causationId) : undefined;
       if (inherited !== undefined) {
         ({ traceId, sampled } = inherited);
         stamped = true;
@@ -97,12 +85,12 @@ export class SpanRecorder {
       }
     }
     const handling: Handling = { node, traceId, spanId: handlingSpanIdFor(event.id, node), sampled, correlationId: causal.correlationId, stamped };
-    if (stamped) this.keepStamped(event.id, traceId, sampled);
+    if (stamped) this.#book.keepStamped(event.id, traceId, sampled);
     if (!sampled) return this.around(event.id, handling, undefined, next);
     const span = this.open(event, node, handling, event.context.target === undefined ? SPAN_KIND.consumer : SPAN_KIND.server);
     span.parentSpanId = carried?.spanId ?? this.handlingParent(event);
     span.attributes['happen.sender'] = causal.sender;
-    this.started(span);
+    this.#sinks.start(span);
     if (span.traceId !== traceId || span.spanId !== handling.spanId) {
       handling.traceId = span.traceId;
       handling.spanId = span.spanId;
@@ -113,29 +101,29 @@ export class SpanRecorder {
 
   // Runs a handling with its record in place, ending its span as the flow settles.
   private around(eventId: string, handling: Handling, span: HappenSpan | undefined, next: () => unknown): unknown {
-    this.track(eventId, handling);
+    this.#book.track(eventId, handling);
     let result: unknown;
     try {
-      result = span === undefined ? next() : this.runIn(span, next);
+      result = span === undefined ? next() : this.#sinks.runIn(span, next);
     } catch (error) {
-      this.untrack(eventId, handling);
-      if (span) this.end(span, error);
+      this.#book.untrack(eventId, handling);
+      if (span) this.#sinks.end(span, error);
       throw error;
     }
     if (!isThenable(result)) {
-      this.untrack(eventId, handling);
-      if (span) this.end(span, undefined);
+      this.#book.untrack(eventId, handling);
+      if (span) this.#sinks.end(span, undefined);
       return result;
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.untrack(eventId, handling);
-        if (span) this.end(span, undefined);
+        this.#book.untrack(eventId, handling);
+        if (span) this.#sinks.end(span, undefined);
         return value;
       },
       (error: unknown) => {
-        this.untrack(eventId, handling);
-        if (span) this.end(span, error);
+        this.#book.untrack(eventId, handling);
+        if (span) this.#sinks.end(span, error);
         throw error;
       },
     );
@@ -155,7 +143,7 @@ export class SpanRecorder {
       sampled = this.config.parentBased ? own.sampled : sampledAt(traceId, this.config.samplingRate);
       stamp = true;
     } else {
-      const cause = causal.causationId === undefined ? undefined : this.causeOf(causal.causationId, node);
+      const cause = causal.causationId === undefined ? undefined : this.#book.causeOf(causal.causationId, node);
       if (cause !== undefined) {
         traceId = cause.traceId;
         sampled = cause.sampled;
@@ -172,36 +160,22 @@ export class SpanRecorder {
     }
     const spanId = spanIdFor(event.id);
     if (!sampled) {
-      if (stamp) this.keepStamped(event.id, traceId, false);
+      if (stamp) this.#book.keepStamped(event.id, traceId, false);
       return next(stamp ? withTraceparent(event, traceId, spanId, false) : event);
     }
     const span = this.open(event, node, { traceId, spanId }, event.context.target === undefined ? SPAN_KIND.producer : SPAN_KIND.client);
     if (parent !== undefined) span.parentSpanId = parent;
     if (event.context.target !== undefined) span.attributes['happen.target'] = event.context.target;
-    this.started(span);
+    this.#sinks.start(span);
     if (span.traceId !== traceId || span.spanId !== spanId) stamp = true;
-    if (stamp) this.keepStamped(event.id, span.traceId, true);
+    if (stamp) this.#book.keepStamped(event.id, span.traceId, true);
     try {
       next(stamp ? withTraceparent(event, span.traceId, span.spanId, true) : event);
     } catch (error) {
-      this.end(span, error);
+      this.#sinks.end(span, error);
       throw error;
     }
-    this.end(span, undefined);
-  }
-
-  // What an emit's cause tells: the sender's handling of it in progress here, else a stamped trace seen here.
-  private causeOf(causationId: string, node: string): (Handling | { traceId: string; sampled: boolean; stamped: true; correlationId?: undefined }) | undefined {
-    const entry = this.#active.get(causationId);
-    if (entry !== undefined) {
-      if (!Array.isArray(entry)) {
-        if (entry.node === node) return entry;
-      } else {
-        for (const handling of entry) if (handling.node === node) return handling;
-      }
-    }
-    const stamped = this.#stampedEvents.get(causationId);
-    return stamped === undefined ? undefined : { ...stamped, stamped: true };
+    this.#sinks.end(span, undefined);
   }
 
   // The parent of a handling span when no traceparent is carried: the event's own (emit) span, except
@@ -258,63 +232,6 @@ export class SpanRecorder {
       this.stats.exporterErrors++;
       return undefined;
     }
-  }
-
-  private started(span: HappenSpan): void {
-    for (const sink of this.config.sinks) {
-      if (sink.onStart === undefined) continue;
-      try {
-        sink.onStart(span);
-      } catch {
-        this.stats.exporterErrors++;
-      }
-    }
-  }
-
-  private runIn(span: HappenSpan, fn: () => unknown): unknown {
-    for (const sink of this.config.sinks) if (sink.runIn !== undefined) return sink.runIn(span, fn); // one context owner
-    return fn();
-  }
-
-  private end(span: HappenSpan, error: unknown): void {
-    span.endMs = Math.max(span.startMs, this.config.now());
-    if (error !== undefined) {
-      const failure = HappenError.from(error);
-      span.status = { code: SPAN_STATUS.error, message: failure.message };
-      span.attributes['happen.error.code'] = failure.code;
-      span.attributes['happen.error.category'] = failure.category;
-    }
-    this.stats.spans++;
-    for (const sink of this.config.sinks) {
-      try {
-        sink.onEnd(span);
-      } catch {
-        this.stats.exporterErrors++;
-      }
-    }
-  }
-
-  private track(eventId: string, handling: Handling): void {
-    const entry = this.#active.get(eventId);
-    if (entry === undefined) {
-      if (this.#active.size >= MAX_TRACKED) this.#active.delete(this.#active.keys().next().value!); // a flow that never settles must not leak
-      this.#active.set(eventId, handling);
-    } else this.#active.set(eventId, Array.isArray(entry) ? [...entry, handling] : [entry, handling]);
-  }
-
-  private untrack(eventId: string, handling: Handling): void {
-    const entry = this.#active.get(eventId);
-    if (entry === handling) this.#active.delete(eventId);
-    else if (Array.isArray(entry)) {
-      const rest = entry.filter((h) => h !== handling);
-      if (rest.length === 0) this.#active.delete(eventId);
-      else this.#active.set(eventId, rest.length === 1 ? rest[0]! : rest);
-    }
-  }
-
-  private keepStamped(eventId: string, traceId: string, sampled: boolean): void {
-    if (this.#stampedEvents.size >= MAX_TRACKED) this.#stampedEvents.delete(this.#stampedEvents.keys().next().value!);
-    this.#stampedEvents.set(eventId, { traceId, sampled });
   }
 }
 

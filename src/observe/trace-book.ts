@@ -1,0 +1,77 @@
+/**
+ * What a tracer remembers between a handling and the emits it makes: the handlings in progress (an
+ * emit's parent is its sender's handling of its cause) and the events of stamped traces (whose
+ * trace cannot be derived from the correlation id, so late emits and error events inherit it here).
+ * Both are bounded, so a flow that never settles cannot leak.
+ */
+
+/** A trace in progress at one node: what the node's emits inherit while it handles an event. */
+export interface Handling {
+  node: string;
+  traceId: string;
+  spanId: string;
+  sampled: boolean;
+  correlationId: string;
+  /** Its trace cannot be derived from the correlation id and the event ids alone. */
+  stamped: boolean;
+}
+
+/** A stamped trace an event belongs to. */
+export interface StampedTrace {
+  traceId: string;
+  sampled: boolean;
+}
+
+const MAX_TRACKED = 10_000;
+
+/** The tracer's bounded memory of handlings in progress and stamped events. */
+export class TraceBook {
+  // By event id; an array when several nodes of the system handle one broadcast at once.
+  #active = new Map<string, Handling | Handling[]>();
+  #stamped = new Map<string, StampedTrace>();
+
+  /** What an emit's cause tells: its sender's handling of it in progress, else a stamped trace seen here. */
+  causeOf(causationId: string, node: string): Handling | (StampedTrace & { stamped: true; correlationId?: undefined }) | undefined {
+    const entry = this.#active.get(causationId);
+    if (entry !== undefined) {
+      if (!Array.isArray(entry)) {
+        if (entry.node === node) return entry;
+      } else {
+        for (const handling of entry) if (handling.node === node) return handling;
+      }
+    }
+    const stamped = this.#stamped.get(causationId);
+    return stamped === undefined ? undefined : { ...stamped, stamped: true };
+  }
+
+  /** The stamped trace of an event, if it had one here. */
+  stampedTrace(eventId: string): StampedTrace | undefined {
+    return this.#stamped.get(eventId);
+  }
+
+  /** Records a handling as in progress. */
+  track(eventId: string, handling: Handling): void {
+    const entry = this.#active.get(eventId);
+    if (entry === undefined) {
+      if (this.#active.size >= MAX_TRACKED) this.#active.delete(this.#active.keys().next().value!);
+      this.#active.set(eventId, handling);
+    } else this.#active.set(eventId, Array.isArray(entry) ? [...entry, handling] : [entry, handling]);
+  }
+
+  /** Forgets a handling once it settled. */
+  untrack(eventId: string, handling: Handling): void {
+    const entry = this.#active.get(eventId);
+    if (entry === handling) this.#active.delete(eventId);
+    else if (Array.isArray(entry)) {
+      const rest = entry.filter((h) => h !== handling);
+      if (rest.length === 0) this.#active.delete(eventId);
+      else this.#active.set(eventId, rest.length === 1 ? rest[0]! : rest);
+    }
+  }
+
+  /** Remembers that an event belongs to a stamped trace. */
+  keepStamped(eventId: string, traceId: string, sampled: boolean): void {
+    if (this.#stamped.size >= MAX_TRACKED) this.#stamped.delete(this.#stamped.keys().next().value!);
+    this.#stamped.set(eventId, { traceId, sampled });
+  }
+}
