@@ -18,7 +18,8 @@ const STYLE = `
 body { margin: 0; font: 13px/1.45 system-ui, sans-serif; background: var(--bg); color: var(--ink); }
 header { display: flex; gap: 14px; align-items: baseline; padding: 10px 18px; border-bottom: 1px solid var(--line); background: var(--panel); }
 header h1 { font-size: 16px; margin: 0; }
-main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 12px; padding: 12px; }
+main { display: grid; grid-template-columns: minmax(0, 1fr); gap: 12px; padding: 12px; }
+#health { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 8px; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; min-width: 0; }
 .panel.wide { grid-column: 1 / -1; }
 h2 { font-size: 13px; margin: 0 0 8px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
@@ -43,7 +44,8 @@ button.quiet { background: transparent; color: var(--ink); border-color: var(--l
 button.link { background: none; border: 0; color: var(--accent); padding: 0; }
 button:disabled { opacity: .5; }
 .note { min-height: 1em; color: var(--muted); } .note.bad { color: var(--bad); }
-.card { border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; margin-bottom: 8px; }
+.card { border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; }
+h2 .badge { text-transform: none; letter-spacing: 0; }
 tr.degraded .status-cell { color: var(--warn); } tr.failing .status-cell { color: var(--bad); } tr.ok .status-cell { color: var(--ok); }
 .system rect { fill: none; stroke: var(--line); stroke-width: 1.5; }
 .system.other rect { stroke-dasharray: 4 3; }
@@ -66,7 +68,7 @@ marker path { fill: var(--muted); }
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function meshView(): string {
-  return `<section class="panel" id="map-panel"><h2>Node map <span class="muted" id="tapping"></span></h2><svg id="map" role="img" aria-label="Nodes and traffic"></svg></section>
+  return `<section class="panel" id="map-panel"><h2>Node map <span class="badge" id="tapping" hidden>live tap</span></h2><svg id="map" role="img" aria-label="Nodes and traffic"></svg></section>
 <section class="panel" id="health-panel"><h2>Health</h2><div class="note" id="health-note"></div><div id="health"></div></section>
 <section class="panel wide" id="stream-panel"><h2>Events <span class="muted" id="stream-count"></span></h2><div class="note" id="stream-note"></div>
 <div class="filters"><input id="f-type" placeholder="type pattern (order.*, {a,b}.done)" aria-label="type pattern"><input id="f-node" placeholder="node" aria-label="node"><input id="f-corr" placeholder="correlation id" aria-label="correlation id"></div>

@@ -112,7 +112,7 @@ function connect() {
     const map = JSON.parse(m.data);
     state.systems = map.systems;
     state.edges = new Map(map.edges.map((e) => [edgeKey(e), e]));
-    $('tapping').textContent = map.tapping ? 'tapping' : '';
+    $('tapping').hidden = !map.tapping;
     soon('map', renderMap);
     if (first) { first = false; loadEvents(); loadNodes(); }
   });
@@ -197,24 +197,24 @@ function arrowhead(id) {
 }
 function renderMap() {
   const svg = $('map');
-  const W = 160, GAP = 90, NH = 26, NG = 10, TOP = 34;
+  const W = 170, GAP = 110, NH = 28, NG = 12, TOP = 34, Y0 = 56;
   const columns = state.systems.map((sys) => ({ title: sys.system, ops: sys.ops, nodes: sys.nodes.filter((n) => !n.startsWith('happen.ops.')) }));
   const live = new Set(columns.flatMap((c) => c.nodes));
   const others = [];
   for (const e of state.edges.values()) for (const n of [e.from, e.to]) if (!live.has(n) && !others.includes(n)) others.push(n);
-  if (others.length) columns.push({ title: 'elsewhere', other: true, nodes: others });
+  if (others.length) columns.push({ title: 'not connected', other: true, nodes: others });
   const placed = new Map();
   const parts = [arrowhead('map-arrow')];
   let height = 60;
   columns.forEach((col, i) => {
     const x = 20 + i * (W + GAP);
     const boxH = TOP + col.nodes.length * (NH + NG) + 4;
-    height = Math.max(height, boxH + 30);
+    height = Math.max(height, Y0 + boxH + 40);
     const group = s('g', { class: 'system' + (col.other ? ' other' : ''), 'data-system': col.other ? undefined : col.title },
-      s('rect', { x, y: 10, width: W, height: boxH, rx: 8 }),
-      s('text', { x: x + 10, y: 30, class: 'system-title' }, col.title + (col.ops ? ' · ops' : '')));
+      s('rect', { x, y: Y0, width: W, height: boxH, rx: 8 }),
+      s('text', { x: x + 10, y: Y0 + 20, class: 'system-title' }, col.title + (col.ops ? ' · ops' : '')));
     col.nodes.forEach((n, j) => {
-      const y = 10 + TOP + j * (NH + NG);
+      const y = Y0 + TOP + j * (NH + NG);
       const status = state.health.get(n);
       group.append(s('g', { class: 'node' + (status ? ' ' + status : ''), 'data-node': n },
         s('rect', { x: x + 10, y, width: W - 20, height: NH, rx: 5 }),
@@ -238,6 +238,13 @@ function renderMap() {
       const x = a.x + a.w, bend = x + 30 + Math.abs(by - ay) / 3;
       d = 'M' + x + ',' + ay + ' C' + bend + ',' + ay + ' ' + bend + ',' + by + ' ' + x + ',' + by;
       lx = bend - 6; ly = (ay + by) / 2;
+    } else if (Math.abs(b.col - a.col) > 1) {
+      // Around the columns between, not through their boxes: forward over them, backward under them.
+      const forward = b.col > a.col, skip = 12 * (Math.abs(b.col - a.col) - 2);
+      const x1 = forward ? a.x + a.w : a.x, x2 = forward ? b.x : b.x + b.w;
+      const bend = forward ? Math.max(6, Y0 - 12 - skip) : height - 34 + skip;
+      d = 'M' + x1 + ',' + ay + ' C' + (x1 + (forward ? 60 : -60)) + ',' + bend + ' ' + (x2 + (forward ? -60 : 60)) + ',' + bend + ' ' + x2 + ',' + by;
+      lx = (x1 + x2) / 2; ly = 0.75 * bend + (ay + by) / 8 + (forward ? -3 : 12); // the curve's midpoint
     } else {
       const forward = b.col > a.col;
       const x1 = forward ? a.x + a.w : a.x, x2 = forward ? b.x : b.x + b.w;
@@ -251,6 +258,7 @@ function renderMap() {
       s('title', {}, e.from + ' → ' + e.to + ': ' + e.count + ' events, last ' + e.lastType)));
   }
   const width = Math.max(300, 40 + columns.length * (W + GAP));
+  height += 12 * Math.max(0, columns.length - 3); // room for the arcs under the boxes
   svg.replaceChildren(...parts);
   svg.setAttribute('viewBox', '0 0 ' + width + ' ' + height);
   svg.setAttribute('width', width);

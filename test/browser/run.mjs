@@ -15,6 +15,7 @@ import { agentTests } from './agent-tests.mjs';
 import { durableTests } from './durable-tests.mjs';
 import { workflowTests } from './workflow-tests.mjs';
 import { examplesTests } from './examples-tests.mjs';
+import { dashboardTests } from './dashboard-tests.mjs';
 import { startServer } from './serve.mjs';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -133,7 +134,7 @@ async function runContext(browser, origin, { runtime, expected, run }, filter) {
  */
 async function runBrowserOnly(browser, origin, filter) {
   const runtime = 'chromium:page';
-  const selected = [...browserOnlyTests, ...busTests, ...durableTests, ...agentTests, ...examplesTests, ...workflowTests].filter((t) => !filter || t.name.includes(filter));
+  const selected = [...browserOnlyTests, ...busTests, ...durableTests, ...agentTests, ...examplesTests, ...workflowTests, ...dashboardTests].filter((t) => !filter || t.name.includes(filter));
   return Promise.all(
     selected.map(async (t) => {
       const context = await browser.newContext();
