@@ -11,6 +11,7 @@ import { createRelays } from '../hub/relays.ts';
 import { memoryStorage } from '../storage/memory.ts';
 import { hubServer, startSweeping, type HubServer, type ServeHubOptions } from '../hub/server.ts';
 import { dashboardRoutes, type DashboardOptions } from '../observe/dashboard.ts';
+import { metricsRoutes, type HubMetricsOptions } from '../observe/prometheus-hub.ts';
 
 export type { HubServer, ServeHubOptions } from '../hub/server.ts';
 
@@ -18,6 +19,8 @@ export type { HubServer, ServeHubOptions } from '../hub/server.ts';
 export interface NodeHubOptions extends ServeHubOptions {
   /** The live dashboard at `/dashboard` (on by default; with a `secret` it wants a dashboard token); `false` leaves it out. */
   dashboard?: DashboardOptions | false;
+  /** Prometheus text at `/metrics`: the hub's and its systems' (on by default; with a `secret` it wants a metrics token); `false` leaves it out. */
+  metrics?: HubMetricsOptions | false;
 }
 
 /** Serves the hub on Node; resolves once it is listening. */
@@ -28,7 +31,8 @@ export async function serveHub(options: NodeHubOptions = {}): Promise<HubServer>
   const shell = new Hono();
   const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app: shell });
   const dashboard = options.dashboard === false ? undefined : dashboardRoutes(options.dashboard);
-  const routes = [...(dashboard ? [dashboard] : []), ...(options.routes ?? [])];
+  const metrics = options.metrics === false ? undefined : metricsRoutes(options.metrics);
+  const routes = [...(dashboard ? [dashboard] : []), ...(metrics ? [metrics] : []), ...(options.routes ?? [])];
   const hub = createHubApp({ relays, upgradeWebSocket, routes, ...(options.secret !== undefined ? { secret: options.secret } : {}), ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}) });
   shell.route('/', hub);
   const stopSweeping = startSweeping(relays, options.sweepMs);
@@ -40,6 +44,7 @@ export async function serveHub(options: NodeHubOptions = {}): Promise<HubServer>
   const port = (server.address() as AddressInfo).port;
   return hubServer(hostname, port, relays, stopSweeping, async () => {
     await dashboard?.close();
+    await metrics?.close();
     for (const client of wss.clients) client.terminate();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
