@@ -2,6 +2,8 @@ import WebSocket from 'ws';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { serveHub, type HubServer } from '../../src/cli/hub-node.ts';
 import { createHappen, type Happen } from '../../src/index.ts';
+import { HubDurableObject, hubWorker, type CloudflareWebSocket, type HubDurableObjectState } from '../../src/hub/cloudflare.ts';
+import type { HubRoutes } from '../../src/hub/app.ts';
 import { createRelay, type Peer } from '../../src/hub/relay.ts';
 import { mesh, type Mesh } from '../../src/mesh/index.ts';
 import { createDashboardToken, dashboardRoutes } from '../../src/observe/dashboard.ts';
@@ -323,5 +325,41 @@ describe('[node] dashboard admission on a hub with a secret', () => {
     const other = await hub({ dashboard: false, routes: [routes] });
     expect((await json(`${other.url}/dashboard/api/m/nodes`)).status).toBe(200);
     expect(routes.tap('m')?.stats().capacity).toBe(3);
+  });
+});
+
+describe('[node] the dashboard on the Cloudflare hub', () => {
+  test('a HubDurableObject whose routes() mounts the dashboard serves it; the Worker routes /dashboard/{mesh,api}/<mesh> to its object', async () => {
+    // A socket that outlived hibernation: its relay state rides in the attachment.
+    let attachment: unknown = { mesh: 'shop', state: { system: 'sys-a', nodes: ['alice'], lastSeen: 0, interval: 1000, format: 'msgpack' } };
+    const socket: CloudflareWebSocket = { send() {}, close() {}, serializeAttachment: (v) => void (attachment = v), deserializeAttachment: () => attachment };
+    const data = new Map<string, unknown>();
+    const storage = {
+      get: async (key: string) => data.get(key),
+      put: async (key: string, value: unknown) => void data.set(key, value),
+      delete: async (key: string) => data.delete(key),
+      list: async () => new Map(),
+      transaction: async <T>(closure: (t: unknown) => Promise<T>) => closure({}),
+      setAlarm() {},
+      getAlarm: async () => null,
+    };
+    const state = { acceptWebSocket() {}, getWebSockets: () => [socket], storage } as unknown as HubDurableObjectState;
+    const dashboard = dashboardRoutes();
+    cleanup.push(() => dashboard.close());
+    class Hub extends HubDurableObject {
+      protected override routes(): HubRoutes[] {
+        return [dashboard];
+      }
+    }
+    const hub = new Hub(state);
+    const nodes = await (await hub.fetch(new Request('http://hub/dashboard/api/shop/nodes'))).json();
+    expect(nodes).toMatchObject({ ok: true, mesh: 'shop', systems: [{ system: 'sys-a', nodes: ['alice'], ops: false }] });
+    expect((await hub.fetch(new Request('http://hub/dashboard/mesh/shop'))).headers.get('content-type')).toContain('text/html');
+    expect((await new HubDurableObject(state).fetch(new Request('http://hub/dashboard/api/shop/nodes'))).status).toBe(404); // not mounted by default
+
+    const asked: string[] = [];
+    const env = { HUB: { idFromName: (name: string) => name, get: (id: unknown) => ({ fetch: async () => (asked.push(id as string), new Response('from the object')) }) } };
+    for (const path of ['/dashboard/mesh/shop', '/dashboard/api/shop/stream', '/mesh/other/ws']) await hubWorker.fetch(new Request(`http://hub${path}`), env);
+    expect(asked).toEqual(['shop', 'shop', 'other']);
   });
 });
