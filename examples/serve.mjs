@@ -3,8 +3,10 @@
  * Serves a browser example on loopback: bundles its TypeScript with esbuild (in memory) and serves
  * its index.html, printing the URL. 127.0.0.1 is a secure context, so IndexedDB, BroadcastChannel,
  * Web Locks and workers all work.
- *   node examples/serve.mjs chat [--port 8080]      (npm run example:chat)
- *   node examples/serve.mjs todo [--port 8080]      (npm run example:todo)
+ *   node examples/serve.mjs chat [--port 8700]      (npm run example:chat)
+ *   node examples/serve.mjs todo [--port 8701]      (npm run example:todo)
+ * Each example has a fixed default port because what the page keeps (IndexedDB) belongs to its origin,
+ * port included: the same port next time finds the same history. `--port 0` picks a free one.
  * test/browser/serve.mjs mounts the same files under /examples/<name>/ for the Chromium tests.
  */
 import { readFile } from 'node:fs/promises';
@@ -18,6 +20,7 @@ export const BROWSER_EXAMPLES = {
   // The store's worker is a classic script (IIFE): `new Worker(url)` without `{ type: 'module' }`.
   todo: { 'todo.js': ['todo.ts', 'esm'], 'store-worker.js': ['store-worker.ts', 'iife'] },
 };
+const DEFAULT_PORTS = { chat: 8700, todo: 8701 };
 
 async function bundle(file, format) {
   const result = await build({
@@ -72,7 +75,7 @@ const isMain = process.argv[1] && fileURLToPath(import.meta.url) === (await impo
 if (isMain) {
   const args = process.argv.slice(2);
   const name = args.find((a) => !a.startsWith('--'));
-  const portArg = args.includes('--port') ? args[args.indexOf('--port') + 1] : '0';
+  const portArg = args.includes('--port') ? args[args.indexOf('--port') + 1] : String(DEFAULT_PORTS[name] ?? 0);
   const port = Number(portArg);
   if (!name || !BROWSER_EXAMPLES[name] || !Number.isInteger(port) || port < 0 || port > 65_535) {
     console.error(`usage: node examples/serve.mjs <${Object.keys(BROWSER_EXAMPLES).join('|')}> [--port N]${name && !BROWSER_EXAMPLES[name] ? ` (unknown example "${name}")` : ''}${Number.isInteger(port) && port >= 0 && port <= 65_535 ? '' : ` (bad --port "${portArg}")`}`);
@@ -82,7 +85,8 @@ if (isMain) {
     const { url } = await serveFiles(await exampleFiles(name), { port });
     console.log(`${name} example: ${url}  (open it in two tabs; Ctrl-C stops)`);
   } catch (error) {
-    console.error(`example ${name}: ${error.message.split('\n')[0]}`);
+    const why = error.code === 'EADDRINUSE' ? `port ${port} is in use (pass --port N, or --port 0 for any free port)` : error.message.split('\n')[0];
+    console.error(`example ${name}: ${why}`);
     process.exit(1);
   }
 }

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { bundleWorker } from './build.mjs';
 import { hubTests } from './hub.mjs';
+import { edgeFunctionTests } from './edge-function.mjs';
 import { workflowTests } from './workflow.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -141,6 +142,12 @@ try {
   await withTimeout(hubTests(join(resultsDir, 'edge-build'), record, filter), CONTEXT_TIMEOUT_MS, 'hub tests');
 } catch (error) {
   fail('workerd:hub', describe(error));
+}
+
+try {
+  await withTimeout(edgeFunctionTests(record, filter), CONTEXT_TIMEOUT_MS, 'edge function tests');
+} catch (error) {
+  fail('workerd:edge-function', describe(error));
 }
 
 try {
