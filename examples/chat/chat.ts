@@ -80,5 +80,7 @@ form.addEventListener('submit', (e) => {
 });
 // Say goodbye as the tab goes, so the others show it as left at once rather than after 3 missed heartbeats.
 addEventListener('pagehide', () => void room.leave());
+// Back from the back/forward cache the room is closed: join afresh.
+addEventListener('pageshow', (e) => e.persisted && location.reload());
 document.body.dataset.ready = 'true';
 (globalThis as Record<string, unknown>).chat = room;

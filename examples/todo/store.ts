@@ -12,8 +12,9 @@ import type { Storage } from '../../src/storage/index.ts';
 import { broadcastChannel } from '../../src/transports/broadcast-channel.ts';
 import { applyChange, EMPTY, LIST_TYPE, TodoAdded, TodoRemoved, TodoToggled, type StoreSnapshot } from './todos.ts';
 
-/** The store's system id and node id, which the pages address. */
+/** The store's system id. */
 export const STORE_SYSTEM = 'todo-store';
+/** The store's node id, which the pages address. */
 export const STORE_NODE = 'store';
 const STATE_KEY = 'todo/store';
 
