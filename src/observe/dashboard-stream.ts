@@ -45,7 +45,7 @@ export function eventStream(tap: MeshTap, filter: EventFilter, keepAliveMs: numb
       start(controller) {
         const flush = (): void => {
           flushing = undefined;
-          if (dropped > 0) batch.unshift(`event: gap\ndata: {"dropped":${dropped}}\n\n`);
+          if (dropped > 0) batch.push(`event: gap\ndata: {"dropped":${dropped}}\n\n`);
           dropped = 0;
           const chunk = batch.join('');
           batch = [];

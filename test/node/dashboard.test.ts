@@ -8,6 +8,7 @@ import { createRelay, type Peer } from '../../src/hub/relay.ts';
 import { mesh, type Mesh } from '../../src/mesh/index.ts';
 import { createDashboardToken, dashboardRoutes } from '../../src/observe/dashboard.ts';
 import { flowGraph } from '../../src/observe/dashboard-flow.ts';
+import { eventStream } from '../../src/observe/dashboard-stream.ts';
 import { OPS_EVENTS, opsNodeId, type DeadLetterSummary, type SystemHealth } from '../../src/observe/ops-contract.ts';
 import { createTap, type TappedEvent } from '../../src/observe/tap.ts';
 import { createAdmissionToken } from '../../src/security/tokens.ts';
@@ -114,6 +115,29 @@ describe('[node] the relay tap', () => {
     expect(edges).toEqual({ 'alice->bob': 8, 'bob->*': 1 });
     expect(tap.nodes().systems.map((s) => [s.system, s.nodes])).toEqual([['sys-a', ['alice']], ['sys-b', ['bob']]]);
     expect(() => createTap(relay, { capacity: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+  });
+
+  test('a stream client that does not read loses events, not the hub\'s memory: the gap is counted and told', async () => {
+    const relay = createRelay();
+    const [a, b] = [countingPeer(), countingPeer()];
+    relay.join(a, { format: 'msgpack' });
+    relay.join(b, { format: 'msgpack' });
+    relay.receive(a, encode(presence('sys-a', ['alice'])));
+    const tap = createTap(relay);
+    const stream = eventStream(tap, {}, 60_000);
+    if (!(stream instanceof ReadableStream)) throw stream;
+    for (let i = 0; i < 3_000; i++) relay.receive(a, encode(eventFrame('sys-a', event('alice', 'tick', { i })))); // one burst, nobody reading
+    await new Promise((resolve) => setTimeout(resolve, 60)); // past the batch's flush
+    const reader = stream.getReader();
+    let text = '';
+    while (!text.includes('event: gap')) text += new TextDecoder().decode((await reader.read()).value);
+    const kept = text.split('event: event\n').length - 1;
+    const gap = JSON.parse(text.split('event: gap\ndata: ')[1]!.split('\n')[0]!);
+    expect(kept).toBeGreaterThan(0);
+    expect(kept + gap.dropped).toBe(3_000); // the burst's events: each either sent or counted as dropped
+    expect(text.indexOf('event: nodes')).toBe(0);
+    await reader.cancel();
+    expect(tap.stats().size).toBe(2_000); // the ring keeps its own bounded copy
   });
 
   test('the flow graph puts every event after its cause, siblings by time, even when causes form a cycle', () => {
