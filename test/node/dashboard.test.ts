@@ -9,7 +9,7 @@ import { mesh, type Mesh } from '../../src/mesh/index.ts';
 import { createDashboardToken, dashboardRoutes } from '../../src/observe/dashboard.ts';
 import { flowGraph } from '../../src/observe/dashboard-flow.ts';
 import { eventStream } from '../../src/observe/dashboard-stream.ts';
-import { OPS_EVENTS, opsNodeId, type DeadLetterSummary, type SystemHealth } from '../../src/observe/ops-contract.ts';
+import { observability } from '../../src/observe/observability.ts';
 import { createTap, type TappedEvent } from '../../src/observe/tap.ts';
 import { createAdmissionToken } from '../../src/security/tokens.ts';
 import { memoryStorage } from '../../src/storage/memory.ts';
@@ -153,30 +153,14 @@ describe('[node] the relay tap', () => {
 });
 
 /** A system meshed to the hub over a real WebSocket. */
-function program(url: string, id: string, extra: { durable?: boolean } = {}): { happen: Happen; link: Mesh } {
+function program(url: string, id: string, extra: { durable?: boolean; observed?: boolean } = {}): { happen: Happen; link: Mesh } {
   const link = mesh({
     transports: [websocket(url, { WebSocket, minReconnectDelay: 20, maxReconnectDelay: 100 })],
     heartbeatMs: 200,
     ...(extra.durable ? { durable: { storage: memoryStorage(), ackTimeoutMs: 150, retry: { initialMs: 20, maxMs: 60 }, maxAttempts: 2 } } : {}),
   });
   cleanup.push(() => link.close());
-  return { happen: createHappen({ id, extensions: [link] }), link };
-}
-
-/** A hand-made ops node (the ops contract) over a system's mesh: health and dead letters. */
-function opsNode({ happen, link }: { happen: Happen; link: Mesh }): void {
-  const ops = happen.createNode(opsNodeId(happen.id));
-  ops.on(OPS_EVENTS.health, (): SystemHealth => ({
-    system: happen.id,
-    at: Date.now(),
-    nodes: happen.nodes().filter((n) => happen.getNode(n)).map((node) => ({ node, system: happen.id, status: 'ok', lastSeen: Date.now(), eventsIn: 1, eventsOut: 2, failures: 0, errorRate: 0, avgLatencyMs: 1.5 })),
-    queue: link.queue(),
-    deadLetters: 0,
-    peers: link.peers().length,
-  }));
-  ops.on(OPS_EVENTS.deadLetters, async (): Promise<DeadLetterSummary[]> => link.deadLetters.list());
-  ops.on(OPS_EVENTS.redrive, async (e) => ({ redriven: await link.deadLetters.redrive((e.payload as { key: string }).key) }));
-  ops.on(OPS_EVENTS.discard, async (e) => ({ discarded: await link.deadLetters.discard((e.payload as { key: string }).key) }));
+  return { happen: createHappen({ id, extensions: [link], ...(extra.observed ? { observability: observability() } : {}) }), link };
 }
 
 async function hub(options: Parameters<typeof serveHub>[0] = {}): Promise<HubServer> {
@@ -198,7 +182,7 @@ describe('[node] the dashboard API on a Node hub', () => {
     expect((await json(`${api}/nodes`)).body).toMatchObject({ ok: true, tapping: true, systems: [] }); // the first request starts the tap
     const ui = program(url, 'browser');
     const agent = program(url, 'edge');
-    const db = program(url, 'server', { durable: true });
+    const db = program(url, 'server', { durable: true, observed: true });
     let ledgerUp = false;
     db.happen.createNode('db').on('db.query', (e) => ({ rows: [(e.payload as { q: string }).q] }));
     db.happen.createNode('ledger').on('ledger.post', () => {
@@ -206,10 +190,8 @@ describe('[node] the dashboard API on a Node hub', () => {
       return 'posted';
     });
     agent.happen.createNode('agent').on('report.make', (_e, ctx) => ctx.send('db', { type: 'db.query', payload: { q: 'sales' } }).return());
-    const sender = program(url, 'billing', { durable: true });
+    const sender = program(url, 'billing', { durable: true, observed: true });
     const billing = sender.happen.createNode('billing');
-    opsNode(sender);
-    opsNode(db);
     const asker = ui.happen.createNode('ui');
     await Promise.all([ui.link.waitForNode('agent'), agent.link.waitForNode('db'), sender.link.waitForNode('ledger')]);
 
