@@ -11,11 +11,13 @@ import { broadcastChannel } from '../../src/transports/broadcast-channel.ts';
 import { chatHistory, type ChatMessage } from './history.ts';
 
 const ChatPayload = v.object({
-  name: v.pipe(v.string(), v.minLength(1), v.maxLength(40)),
   text: v.pipe(v.string(), v.trim(), v.minLength(1, 'a message needs some text'), v.maxLength(500, 'a message has at most 500 characters')),
 });
 
-/** A chat line: what a tab broadcasts, checked by every receiving tab before it is shown. */
+/**
+ * A chat line: what a tab broadcasts, checked by every receiving tab before it is shown. Who said it
+ * is the event's sender (`chat-<name>`), from its causal context: the payload carries only the text.
+ */
 export const ChatSaid = defineEvent('chat.message', ChatPayload);
 
 /** What the UI is told. */
@@ -54,15 +56,16 @@ export async function joinRoom(name: string, listener: RoomListener, room = 'lob
   const present = () =>
     link.nodes().filter((n) => n.id.startsWith(NODE_PREFIX)).map((n) => n.id.slice(NODE_PREFIX.length)).sort();
 
-  const toMessage = (event: HappenEvent<{ name: string; text: string }>): ChatMessage => ({
+  const toMessage = (event: HappenEvent<{ text: string }>): ChatMessage => ({
     id: event.id,
-    from: event.payload.name,
+    from: event.context.causal.sender.slice(NODE_PREFIX.length),
     text: event.payload.text,
     at: event.context.causal.timestamp,
   });
 
   node.on(ChatSaid, async (event) => {
-    if (event.context.causal.sender === node.id) return; // our own, already shown by say()
+    const sender = event.context.causal.sender;
+    if (sender === node.id || !sender.startsWith(NODE_PREFIX)) return; // our own (shown by say()), or not a chat node
     const message = toMessage(event);
     listener.message(message);
     await history.add(message);
@@ -82,7 +85,7 @@ export async function joinRoom(name: string, listener: RoomListener, room = 'lob
     history: () => history.recent(),
     async say(text) {
       // Checked here too, so a bad line fails at the caller instead of being refused by every other tab.
-      const checked = v.safeParse(ChatPayload, { name, text });
+      const checked = v.safeParse(ChatPayload, { text });
       if (!checked.success) throw new HappenError('validation', 'INVALID_MESSAGE', checked.issues.map((i) => i.message).join('; '));
       const event = await node.emit(ChatSaid.create(checked.output));
       const message = toMessage(event);
