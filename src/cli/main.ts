@@ -1,25 +1,96 @@
 #!/usr/bin/env node
 /**
- * The `happen` command. This first version knows its version and help; `init`, `create-node`,
- * `dev`, `inspect`, `tail` and `replay` arrive with the CLI issue and are listed as such.
+ * The `happen` command: finds the command named by the first argument in commands/index.ts, hands it
+ * the rest and the process's streams, and turns what it throws into one line on stderr (a JSON
+ * document with `--json`) and an exit code: 2 for usage errors, 1 for other failures.
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { VERSION } from '../version.ts';
+import { wantsHelp, wantsJson } from './args.ts';
+import { commands } from './commands/index.ts';
+import { createOutput, reportError, usageError, type Io } from './output.ts';
 
-const PLANNED = ['init', 'create-node', 'dev', 'inspect', 'tail', 'replay'];
-
-/** Runs the CLI with the given arguments; returns the exit code. */
-export function main(args: string[]): number {
-  const [command] = args;
-  if (command === '--version' || command === '-v') {
-    console.log(VERSION);
-    return 0;
-  }
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    console.log(`happen ${VERSION}\n\nUsage: happen <command>\n\n  --version   print the version\n  help        this text\n\nNot yet available: ${PLANNED.join(', ')}`);
-    return 0;
-  }
-  console.error(PLANNED.includes(command) ? `happen ${command}: not available in ${VERSION} yet` : `happen: unknown command "${command}" (try: happen help)`);
-  return 2;
+/** The text of `happen help`. */
+export function helpText(): string {
+  const width = Math.max(...commands.map((c) => c.name.length), 9) + 2;
+  return [
+    `happen ${VERSION}: the Happen event-mesh runtime's command line`,
+    '',
+    'Usage: happen <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    '',
+    'Every command takes --json (one JSON document on stdout; errors as JSON on stderr) and --help.',
+    `  ${'--version'.padEnd(width)}print the version`,
+    '',
+    'Settings: happen.config.json, with HAPPEN_MESH, HAPPEN_HUB_PORT, HAPPEN_HUB_URL, HAPPEN_SECRET overriding it.',
+  ].join('\n');
 }
 
-process.exitCode = main(process.argv.slice(2));
+/** Runs the CLI with `argv` (the arguments after `happen`); resolves to the exit code. */
+export async function runCli(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  const json = wantsJson(argv);
+  const out = createOutput(io, json);
+  if (name === '--version' || name === '-v') {
+    out.result({ version: VERSION }, VERSION);
+    return 0;
+  }
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h' || (name === '--json' && rest.length === 0)) {
+    const topic = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
+    out.result({ version: VERSION, commands: commands.map((c) => ({ name: c.name, summary: c.summary })) }, topic?.usage ?? helpText());
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (command === undefined) {
+    return reportError(io, undefined, usageError(`unknown command ${JSON.stringify(name)} (try: happen help)`), json);
+  }
+  if (wantsHelp(rest)) {
+    out.result({ name: command.name, summary: command.summary, usage: command.usage }, command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    return reportError(io, command.name, error, json);
+  }
+}
+
+/** The process's Io: its streams and environment, and a signal aborted by the first Ctrl-C or SIGTERM. */
+function processIo(): { io: Io; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    // The first signal asks the command to wind down; a second one means "now".
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    controller.abort(new Error(`received ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    io: { cwd: process.cwd(), env: process.env, stdout: process.stdout, stderr: process.stderr, signal: controller.signal },
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+// Run only as the program (bin, `node dist/cli/main.js`, `tsx src/cli/main.ts`), not when imported by a test.
+// The bin is a symlink, so compare real paths.
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  const { io, dispose } = processIo();
+  process.exitCode = await runCli(process.argv.slice(2), io);
+  dispose();
+}

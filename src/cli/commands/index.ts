@@ -1,0 +1,14 @@
+/**
+ * Every `happen` command, in the order `happen help` lists them. A command is one file in this folder
+ * exporting a `Command` (see ../args.ts); add it to this list and the dispatcher (../main.ts) finds it.
+ */
+import type { Command } from '../args.ts';
+import { createNode } from './create-node.ts';
+import { init } from './init.ts';
+
+/** The registered commands. */
+export const commands: readonly Command[] = [
+  init,
+  createNode,
+  // dev, tail, inspect, status, replay: one line each, imported from ./<name>.ts
+];
