@@ -4,14 +4,17 @@
  * with observability on (so each hosts its ops node). It speaks JSON lines: it prints `{ ready, hub, mesh }`; on `run` it plays the
  * three-node scenario (ui → agent → db and the replies) and a durable send the ledger refuses once,
  * so it dead-letters, and prints `{ correlationId, deadLetter }`; on `status` it prints what the
- * ledger handled; on `exit` (or the end of stdin) it closes everything.
+ * ledger handled; on `exit` (or the end of stdin) it closes everything. A second hub, with a secret,
+ * hosts mesh `vault` (one system) for the admission check; `ready` carries its URL and a dashboard token.
  */
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { serveHub } from '../../src/cli/hub-node.ts';
 import { createHappen, type Happen } from '../../src/index.ts';
 import { mesh, type Mesh } from '../../src/mesh/index.ts';
+import { createDashboardToken } from '../../src/observe/dashboard-auth.ts';
 import { observability } from '../../src/observe/observability.ts';
+import { createAdmissionToken } from '../../src/security/tokens.ts';
 import { memoryStorage } from '../../src/storage/memory.ts';
 import { websocket } from '../../src/transports/websocket.ts';
 
@@ -56,7 +59,15 @@ const browser = program('browser', true);
 const ui = browser.happen.createNode('ui');
 
 await Promise.all([browser.link.waitForNode('agent'), browser.link.waitForNode('ledger'), edge.link.waitForNode('db')]);
-print({ ready: true, hub: hub.url, mesh: MESH });
+
+// A second hub with a secret: its dashboard opens with a dashboard token only. One system joins it with its peer token.
+const SECRET = 'the-dashboard-test-secret-32-chars';
+const secured = await serveHub({ port: 0, secret: SECRET });
+const vault = mesh({ transports: [websocket(`${secured.url}/mesh/vault?token=${await createAdmissionToken(SECRET, { sub: 'keeper', mesh: 'vault' })}`, { WebSocket })], heartbeatMs: 500 });
+links.push(vault);
+createHappen({ id: 'keeper', extensions: [vault] }).createNode('safe');
+await vault.ready;
+print({ ready: true, hub: hub.url, mesh: MESH, secured: secured.url, token: await createDashboardToken(SECRET, { mesh: 'vault' }) });
 
 async function run(): Promise<void> {
   const request = ui.send('agent', { type: 'report.generate', payload: { user: 'sarah' } });
@@ -73,7 +84,7 @@ async function run(): Promise<void> {
 
 async function exit(): Promise<void> {
   await Promise.all(links.map((link) => link.close()));
-  await hub.close();
+  await Promise.all([hub.close(), secured.close()]);
   process.exit(0);
 }
 

@@ -73,17 +73,20 @@ const edgeCount = (page, from, to) =>
 
 export const dashboardTests = [
   {
-    name: 'dashboard › the hub\'s page shows the live nodes, the flow map of a three-node scenario, and a dead letter that redrive delivers',
+    name: 'dashboard › the hub\'s page shows the live nodes, the flow map of a three-node scenario, and a dead letter that redrive delivers; a hub with a secret opens it with a dashboard token only',
     timeoutMs: 60_000,
     async run(page) {
       await mkdir(shots, { recursive: true });
       const scenario = startScenario();
       try {
-        const { hub, mesh } = await scenario.next(30_000);
+        const { hub, mesh, secured, token } = await scenario.next(30_000);
         const errors = [];
         page.on('pageerror', (error) => errors.push(error.message));
         await page.setViewportSize({ width: 1280, height: 900 });
-        await page.goto(`${hub}/dashboard/mesh/${mesh}`);
+        // The hub's index lists the mesh; its link opens the mesh's live view.
+        await page.goto(`${hub}/dashboard`);
+        await page.click(`#meshes a:text-is("${mesh}")`, { timeout: 10_000 });
+        await page.waitForURL(`${hub}/dashboard/mesh/${mesh}`);
         await page.waitForSelector('#status.live', { timeout: 10_000 });
 
         // The live nodes: every system's nodes in the map (the ops nodes are a badge, not boxes).
@@ -154,6 +157,14 @@ export const dashboardTests = [
         equal([status.posted.length, status.ledgerCalls, status.deadLetters], [1, 2, 0], 'ledger posts, ledger calls and dead letters after the redrive');
         await page.screenshot({ path: `${shots}/dashboard-redriven.png`, fullPage: true });
         await page.locator('#map-panel').screenshot({ path: `${shots}/dashboard-map.png` });
+
+        // A hub with a secret: refused without a token; with a dashboard token, every fetch and the stream carry it.
+        const refused = await page.goto(`${secured}/dashboard/mesh/vault`);
+        equal(refused.status(), 401, 'the page without a token');
+        if (!(await page.textContent('main')).includes('dashboard token')) throw new Error('the refusal does not say a dashboard token is needed');
+        await page.goto(`${secured}/dashboard/mesh/vault?token=${token}`);
+        await page.waitForSelector('#status.live', { timeout: 10_000 });
+        await page.waitForSelector('#map g.system[data-system="keeper"] g.node[data-node="safe"]', { timeout: 10_000 });
         if (errors.length) throw new Error(`page errors: ${errors.join(' | ')}`);
         return `screenshots in .test-results/screenshots/dashboard-*.png`;
       } finally {
