@@ -46,14 +46,15 @@ interface CompiledRule {
   name: string;
   metric: AlertMetric;
   threshold: number;
-  watches: TypeMatcher;
+  /** Undefined: every node but the system's ops node. */
+  watches: TypeMatcher | undefined;
   minEvents: number;
 }
 
 const KEYS = ['name', 'metric', 'threshold', 'nodes', 'minEvents'] as const;
 
 /** Checks alert rules; throws `INVALID_CONFIG`. */
-export function compileRules(value: unknown, settings: HealthSettings, opsNode: string): CompiledRule[] {
+export function compileRules(value: unknown, settings: HealthSettings): CompiledRule[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw invalidConfig('observability({ alerts })', `expected an array of rules (got ${describe(value)})`);
   const names = new Set<string>();
@@ -68,7 +69,7 @@ export function compileRules(value: unknown, settings: HealthSettings, opsNode: 
     if (typeof rule.threshold !== 'number' || !Number.isFinite(rule.threshold) || rule.threshold < 0 || rule.threshold >= max) {
       throw invalidConfig(what, `threshold must be a number in [0, ${rule.metric === 'errorRate' ? '1)' : '∞)'} (got ${describe(rule.threshold)})`);
     }
-    let watches: TypeMatcher = (node) => node !== opsNode;
+    let watches: TypeMatcher | undefined;
     if (rule.nodes !== undefined) {
       try {
         watches = compilePattern(rule.nodes);
@@ -88,6 +89,7 @@ export class AlertEvaluator {
   constructor(
     private readonly rules: CompiledRule[],
     private readonly system: string,
+    private readonly opsNode: string,
   ) {}
 
   /** Checks every rule against every node's window ending at `now`; returns the state changes. */
@@ -96,7 +98,7 @@ export class AlertEvaluator {
     for (const stats of nodes) {
       let rates: ReturnType<typeof windowRates> | undefined;
       for (const rule of this.rules) {
-        if (!rule.watches(stats.id)) continue;
+        if (rule.watches === undefined ? stats.id === this.opsNode : !rule.watches(stats.id)) continue;
         rates ??= windowRates(stats, now);
         const value = rule.metric === 'errorRate' ? rates.errorRate : rates.avgLatencyMs;
         const key = `${rule.name}\n${stats.id}`;

@@ -57,6 +57,11 @@ export class NodeStats {
   readonly #timed: number[];
   readonly #sumMs: number[];
   #last: TypeStats | undefined;
+  // The newest slot seen, and its time bounds.
+  #slotEpoch = -1;
+  #slotIndex = 0;
+  #slotStart = 0;
+  #slotEnd = 0;
 
   constructor(
     readonly id: string,
@@ -131,17 +136,26 @@ export class NodeStats {
   }
 
   // The ring index for time `at`, clearing a slot that held an older period; -1 for a period already gone.
+  // The current slot's bounds are kept, so most events cost two comparisons.
   private slot(at: number): number {
+    if (at >= this.#slotStart && at < this.#slotEnd) return this.#slotIndex;
     const epoch = Math.floor(at / this.shape.slotMs);
     const i = epoch % this.shape.slots;
     const held = this.#epochs[i]!;
-    if (held === epoch) return i;
     if (held > epoch) return -1;
-    this.#epochs[i] = epoch;
-    this.#handled[i] = 0;
-    this.#failures[i] = 0;
-    this.#timed[i] = 0;
-    this.#sumMs[i] = 0;
+    if (held < epoch) {
+      this.#epochs[i] = epoch;
+      this.#handled[i] = 0;
+      this.#failures[i] = 0;
+      this.#timed[i] = 0;
+      this.#sumMs[i] = 0;
+    }
+    if (epoch >= this.#slotEpoch) {
+      this.#slotEpoch = epoch;
+      this.#slotIndex = i;
+      this.#slotStart = epoch * this.shape.slotMs;
+      this.#slotEnd = (epoch + 1) * this.shape.slotMs;
+    }
     return i;
   }
 }

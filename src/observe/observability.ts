@@ -77,6 +77,7 @@ export interface Observability extends HappenExtension {
 }
 
 const KEYS = ['metrics', 'tracing', 'samplingRate', 'health', 'alerts', 'opsNode', 'mesh', 'now'] as const;
+const OPS_ID = /^\S{1,128}$/;
 const METRIC_KEYS = ['buckets', 'timingEvery', 'maxTypesPerNode'] as const;
 const NO_DEAD_LETTERS: DeadLetters = { list: async () => [], get: async () => undefined, redrive: async () => false, discard: async () => false };
 
@@ -97,14 +98,14 @@ export function observability(options: ObservabilityOptions = {}): Observability
   if (options.mesh !== undefined && !isMesh(options.mesh)) throw invalidConfig(what, 'mesh must be a mesh() of this system');
   if (options.now !== undefined && typeof options.now !== 'function') throw invalidConfig(what, `now must be a function (got ${describe(options.now)})`);
   const clocks: Clocks = options.now ? fixedClocks(options.now) : runtimeClocks();
+  const rules = compileRules(options.alerts, settings);
   const registry = new MetricsRegistry(buckets, maxTypes, { slotMs: settings.windowMs / settings.slots, slots: settings.slots });
-  const counter = new EmitCounter(registry, clocks);
+  const counter = new EmitCounter(registry, options.now);
 
   let happen: Happen | undefined;
   let meshView: MeshView | undefined = options.mesh;
   let ops: HappenNode | undefined;
   let alerts: AlertEvaluator | undefined;
-  let rules: ReturnType<typeof compileRules> = [];
   let timer: ReturnType<typeof setInterval> | undefined;
   let deadLettersTotal = 0;
 
@@ -168,9 +169,8 @@ export function observability(options: ObservabilityOptions = {}): Observability
       if (happen) throw invalidConfig(what, 'an observability() belongs to one system; create one per createHappen');
       happen = system;
       meshView ??= system.extensions.find(isMesh) as MeshView | undefined;
-      rules = compileRules(options.alerts, settings, opsNodeId(system.id));
       if (rules.length > 0) {
-        alerts = new AlertEvaluator(rules, system.id);
+        alerts = new AlertEvaluator(rules, system.id, opsNodeId(system.id));
         timer = setInterval(() => {
           try {
             checkAlerts();
@@ -181,7 +181,10 @@ export function observability(options: ObservabilityOptions = {}): Observability
         (timer as { unref?: () => void }).unref?.(); // alerts alone should not keep a process alive
       }
       tracer?.attach?.(system);
-      if (options.opsNode !== false) ops = createOpsNode(system, { health, metrics, deadLetters }, () => void deadLettersTotal++);
+      if (options.opsNode !== false) {
+        if (!OPS_ID.test(opsNodeId(system.id))) throw invalidConfig(what, `the system id ${JSON.stringify(system.id)} cannot name an ops node (no whitespace, at most 117 characters); or set opsNode: false`);
+        ops = createOpsNode(system, { health, metrics, deadLetters }, () => void deadLettersTotal++);
+      }
     },
     nodeCreated(node: HappenNode) {
       tracer?.nodeCreated?.(node);

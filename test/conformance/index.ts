@@ -22,6 +22,7 @@ import './resilience.ts';
 import './supervision.ts';
 import './workflow.ts';
 import './confluence.ts';
+import './observe-metrics.ts';
 import './observe-tracing.ts';
 
 export { conformanceTests, runConformance, type ConformanceResult } from './harness.ts';
