@@ -13,7 +13,7 @@ import { createOutput, reportError, usageError, type Io } from './output.ts';
 
 /** The text of `happen help`. */
 export function helpText(): string {
-  const width = Math.max(...commands.map((c) => c.name.length), 9) + 2;
+  const width = Math.max(...commands.map((c) => c.name.length), 10) + 2;
   return [
     `happen ${VERSION}: the Happen event-mesh runtime's command line`,
     '',
@@ -22,8 +22,10 @@ export function helpText(): string {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     '',
-    'Every command takes --json (one JSON document on stdout; errors as JSON on stderr) and --help.',
+    `  ${'help [cmd]'.padEnd(width)}this text, or a command's help (also: happen <cmd> --help)`,
     `  ${'--version'.padEnd(width)}print the version`,
+    '',
+    'Every command takes --json: one JSON document on stdout, errors as one JSON line on stderr.',
     '',
     'Settings: happen.config.json, with HAPPEN_MESH, HAPPEN_HUB_PORT, HAPPEN_HUB_URL, HAPPEN_SECRET overriding it.',
   ].join('\n');
@@ -39,13 +41,15 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h' || (name === '--json' && rest.length === 0)) {
-    const topic = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
+    const asked = name === 'help' ? rest.find((a) => !a.startsWith('-')) : undefined;
+    const topic = commands.find((c) => c.name === asked);
+    if (asked !== undefined && topic === undefined) return reportError(io, undefined, unknownCommand(asked), json);
     out.result({ version: VERSION, commands: commands.map((c) => ({ name: c.name, summary: c.summary })) }, topic?.usage ?? helpText());
     return 0;
   }
   const command = commands.find((c) => c.name === name);
   if (command === undefined) {
-    return reportError(io, undefined, usageError(`unknown command ${JSON.stringify(name)} (try: happen help)`), json);
+    return reportError(io, undefined, unknownCommand(name), json);
   }
   if (wantsHelp(rest)) {
     out.result({ name: command.name, summary: command.summary, usage: command.usage }, command.usage);
@@ -56,6 +60,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   } catch (error) {
     return reportError(io, command.name, error, json);
   }
+}
+
+function unknownCommand(name: string) {
+  return usageError(`unknown command ${JSON.stringify(name)} (try: happen help)`);
 }
 
 /** The process's Io: its streams and environment, and a signal aborted by the first Ctrl-C or SIGTERM. */

@@ -1,8 +1,9 @@
 /**
  * What a `happen` command writes: its result (human text, or one JSON document with `--json`), its
- * errors (one line, or a JSON document on stderr, with an exit code), and progress for long
+ * errors (one line, or a one-line JSON document on stderr, with an exit code), and progress for long
  * operations — a spinner and a progress bar that animate on a terminal and fall back to plain lines
- * when stderr is not a TTY. Progress always goes to stderr, so stdout stays clean for pipes.
+ * when stderr is not a TTY or with `--json`. Progress always goes to stderr, so stdout stays clean
+ * for pipes; a script reading a `--json` error takes the last line of stderr.
  */
 import { HappenError, type ErrorCategory } from '../core/errors.ts';
 
@@ -119,13 +120,11 @@ export function createOutput(io: Pick<Io, 'stdout' | 'stderr' | 'env'>, json: bo
         io.stdout.write(human.endsWith('\n') ? human : `${human}\n`);
       }
     },
-    spinner: (text) => (json ? silentSpinner : interactive ? ttySpinner(io.stderr, text) : plainSpinner(io.stderr, text)),
-    progress: (label, total) => (json ? silentProgress : interactive ? ttyProgress(io.stderr, label, total) : plainProgress(io.stderr, label, total)),
+    // With --json the animation would garble a log that a script captures: plain lines, on stderr like always.
+    spinner: (text) => (interactive ? ttySpinner(io.stderr, text) : plainSpinner(io.stderr, text)),
+    progress: (label, total) => (interactive ? ttyProgress(io.stderr, label, total) : plainProgress(io.stderr, label, total)),
   };
 }
-
-const silentSpinner: Spinner = { update() {}, succeed() {}, fail() {} };
-const silentProgress: Progress = { tick() {}, update() {}, done() {} };
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const CLEAR_LINE = '\r\x1b[2K';

@@ -246,9 +246,9 @@ describe('[node] cli output', () => {
     expect(dumb.text).toBe('Working ...\nWorking: done\n');
   });
 
-  test('with --json: progress is silent, stdout holds exactly one JSON document, errors are JSON with a code', () => {
+  test('with --json: stdout holds exactly one JSON document, progress is plain lines on stderr, errors are JSON with a code', () => {
     const stdout = recorder();
-    const stderr = recorder(true);
+    const stderr = recorder(true); // a terminal, yet no animation: a script is reading
     const out = createOutput({ stdout, stderr, env: {} }, true);
     out.info('not for scripts');
     out.spinner('Working').succeed();
@@ -257,11 +257,12 @@ describe('[node] cli output', () => {
     bar.done();
     out.result({ replayed: 10 }, 'Replayed 10 events');
     expect(JSON.parse(stdout.text)).toEqual({ replayed: 10 });
-    expect(stderr.text).toBe('');
+    expect(stderr.text).toBe('Working ...\nWorking: done\nreplay: 0/10\nreplay: 10/10 done\n');
     expect(() => out.result({ again: true })).toThrow(/twice/);
 
     const errors = recorder();
     expect(reportError({ stderr: errors, env: {} }, 'replay', new CliError('NO_LOG', 'no log at x', 1, { path: 'x' }), true)).toBe(1);
+    expect(errors.text.split('\n')).toHaveLength(2); // one line
     expect(JSON.parse(errors.text)).toEqual({ error: { code: 'NO_LOG', category: 'validation', message: 'no log at x', details: { path: 'x' } } });
   });
 

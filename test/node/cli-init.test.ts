@@ -7,7 +7,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -162,6 +162,23 @@ describe('[node] happen init', () => {
     expect(JSON.parse(await readFile(join(tmp, 'json-project', 'happen.config.json'), 'utf8')).mesh).toBe('my-app');
   });
 
+  test('the built bin, linked the way npm links it, runs the commands with their exit codes', async () => {
+    const dir = join(tmp, 'bin-user');
+    await mkdir(join(dir, 'node_modules', '.bin'), { recursive: true });
+    const main = join(pkg, 'dist', 'cli', 'main.js');
+    await chmod(main, 0o755); // npm does this on install
+    await symlink(pkg, join(dir, 'node_modules', 'happen'), 'dir');
+    await symlink('../happen/dist/cli/main.js', join(dir, 'node_modules', '.bin', 'happen'));
+    const happen = join(dir, 'node_modules', '.bin', 'happen');
+    const created = await run(happen, ['init', 'p', '--json'], { cwd: dir });
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout).files).toContain('deploy/cloudflare/wrangler.toml');
+    const added = await run(happen, ['create-node', 'ledger', '--template', 'db', '--json'], { cwd: join(dir, 'p') });
+    expect(JSON.parse(added.stdout)).toMatchObject({ file: 'src/nodes/ledger.ts', configUpdated: true });
+    expect(await run(happen, ['create-node', 'ledger', '--template', 'db'], { cwd: join(dir, 'p') })).toMatchObject({ code: 1, stderr: expect.stringContaining('already exists') });
+    expect(await run(happen, ['bogus'], { cwd: dir })).toMatchObject({ code: 2, stdout: '', stderr: 'happen: unknown command "bogus" (try: happen help)\n' });
+  });
+
   test('refuses a directory that is not empty unless --force, which keeps the files it does not write', async () => {
     const dir = join(tmp, 'busy');
     await mkdir(dir);
@@ -203,6 +220,8 @@ describe('[node] happen init', () => {
     const help = await cli(['help'], tmp);
     expect(help.stdout).toMatch(/init\s+create a project/);
     expect(help.stdout).toMatch(/create-node\s+add a node/);
+    expect((await cli(['help', 'init'], tmp)).stdout).toMatch(/^Usage: happen init \[dir\]/);
+    expect(await cli(['help', 'deploy'], tmp)).toMatchObject({ code: 2, stderr: 'happen: unknown command "deploy" (try: happen help)\n' });
     expect((await cli(['create-node', '--help'], tmp)).stdout).toMatch(/^Usage: happen create-node <name> --template <template>/);
     expect(JSON.parse((await cli(['init', '--help', '--json'], tmp)).stdout)).toMatchObject({ name: 'init', usage: expect.stringMatching(/^Usage: happen init/) });
     expect(JSON.parse((await cli(['--version', '--json'], tmp)).stdout)).toEqual({ version: expect.any(String) });
