@@ -15,15 +15,20 @@
  * | `storage.kind` | — | `"memory"` | where hubs keep the mesh's durable log: `memory` (Node; `storage.maxBytes` caps it) or `deno-kv` (the Deno hub; `storage.path`, default `.happen/hub.kv`) |
  * | `observability.metrics` | — | `true` | count events per node and type; the hub serves them as Prometheus text |
  * | `observability.dashboard` | — | `true` | serve the dashboard from the local hub |
- * | `observability.sampling` | — | `1` | the share of traces kept, 0 to 1 |
- * | `observability.otlpEndpoint` | — | — | an OTLP/HTTP traces endpoint (`http(s)://…/v1/traces`) to export to |
+ * | `observability.samplingRate` | — | `1` | the share of traces sampled, 0 to 1 (`observability({ samplingRate })`) |
+ * | `observability.otlpEndpoint` | — | — | an OTLP/HTTP collector to export traces to: its base URL, `/v1/traces` appended unless the path ends with it |
  *
  * `HAPPEN_CONFIG` names the file to read instead of searching for it. `$schema` is allowed and ignored.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import * as v from 'valibot';
+import type { HappenNode } from '../core/node-api.ts';
+import type { Happen } from '../core/system-api.ts';
 import { CliError } from './output.ts';
+
+/** What each module listed in `nodes` exports as its default: creates its node in the given system. */
+export type NodeSetup = (happen: Happen) => HappenNode | Promise<HappenNode>;
 
 /** The file a project keeps its settings in. */
 export const CONFIG_FILE = 'happen.config.json';
@@ -42,7 +47,7 @@ export interface ProjectConfig {
   /** Paths or globs of node modules, relative to the config file's directory. */
   nodes: string[];
   storage: { kind: 'memory'; maxBytes: number | undefined } | { kind: 'deno-kv'; path: string };
-  observability: { metrics: boolean; dashboard: boolean; sampling: number; otlpEndpoint: string | undefined };
+  observability: { metrics: boolean; dashboard: boolean; samplingRate: number; otlpEndpoint: string | undefined };
 }
 
 /** What {@link loadConfig} found. */
@@ -71,7 +76,7 @@ const messages = {
   maxBytes: 'must be a positive integer (bytes)',
   path: 'must be a non-empty path',
   boolean: 'must be true or false',
-  sampling: 'must be a number from 0 to 1',
+  samplingRate: 'must be a number from 0 to 1',
   otlp: 'must be an http:// or https:// URL',
   object: 'must be an object',
 } as const;
@@ -112,7 +117,7 @@ const FileSchema = v.strictObject(
         {
           metrics: v.optional(flag),
           dashboard: v.optional(flag),
-          sampling: v.optional(v.pipe(v.number(messages.sampling), v.minValue(0, messages.sampling), v.maxValue(1, messages.sampling))),
+          samplingRate: v.optional(v.pipe(v.number(messages.samplingRate), v.minValue(0, messages.samplingRate), v.maxValue(1, messages.samplingRate))),
           otlpEndpoint: v.optional(v.pipe(v.string(messages.otlp), v.check(isUrl(['http:', 'https:']), messages.otlp))),
         },
         messages.object,
@@ -166,7 +171,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
     observability: {
       metrics: f.observability?.metrics ?? true,
       dashboard: f.observability?.dashboard ?? true,
-      sampling: f.observability?.sampling ?? 1,
+      samplingRate: f.observability?.samplingRate ?? 1,
       otlpEndpoint: f.observability?.otlpEndpoint,
     },
   };

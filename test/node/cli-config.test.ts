@@ -34,21 +34,21 @@ describe('[node] cli config', () => {
       hub: { port: 9000, hostname: '0.0.0.0', url: 'wss://hub.example.com' },
       nodes: ['src/nodes/*.ts', 'lib/extra.mjs'],
       storage: { kind: 'deno-kv', path: 'data/hub.kv' },
-      observability: { metrics: false, dashboard: false, sampling: 0.25, otlpEndpoint: 'http://127.0.0.1:4318/v1/traces' },
+      observability: { metrics: false, dashboard: false, samplingRate: 0.25, otlpEndpoint: 'http://127.0.0.1:4318/v1/traces' },
     };
     expect(parseConfig(file)).toEqual({
       mesh: 'shop.prod_1',
       hub: { port: 9000, hostname: '0.0.0.0', url: 'wss://hub.example.com', secret: undefined },
       nodes: ['src/nodes/*.ts', 'lib/extra.mjs'],
       storage: { kind: 'deno-kv', path: 'data/hub.kv' },
-      observability: { metrics: false, dashboard: false, sampling: 0.25, otlpEndpoint: 'http://127.0.0.1:4318/v1/traces' },
+      observability: { metrics: false, dashboard: false, samplingRate: 0.25, otlpEndpoint: 'http://127.0.0.1:4318/v1/traces' },
     });
     expect(parseConfig({})).toEqual({
       mesh: 'default',
       hub: { port: 8787, hostname: '127.0.0.1', url: undefined, secret: undefined },
       nodes: ['src/nodes/*.ts'],
       storage: { kind: 'memory', maxBytes: undefined },
-      observability: { metrics: true, dashboard: true, sampling: 1, otlpEndpoint: undefined },
+      observability: { metrics: true, dashboard: true, samplingRate: 1, otlpEndpoint: undefined },
     });
     expect(parseConfig({ storage: { kind: 'deno-kv' } }).storage).toEqual({ kind: 'deno-kv', path: '.happen/hub.kv' });
     expect(parseConfig({ storage: { kind: 'memory', maxBytes: 1024 } }).storage).toEqual({ kind: 'memory', maxBytes: 1024 });
@@ -87,7 +87,7 @@ describe('[node] cli config', () => {
     [{ storage: { kind: 'memory', path: 'x' } }, 'happen.config.json: storage.path is not a known field'],
     [{ storage: { kind: 'deno-kv', path: '' } }, 'happen.config.json: storage.path must be a non-empty path (got "")'],
     [{ observability: { metrics: 'yes' } }, 'happen.config.json: observability.metrics must be true or false (got "yes")'],
-    [{ observability: { sampling: 2 } }, 'happen.config.json: observability.sampling must be a number from 0 to 1 (got 2)'],
+    [{ observability: { samplingRate: 2 } }, 'happen.config.json: observability.samplingRate must be a number from 0 to 1 (got 2)'],
     [{ observability: { otlpEndpoint: 'grpc://collector' } }, 'happen.config.json: observability.otlpEndpoint must be an http:// or https:// URL (got "grpc://collector")'],
     [[], 'happen.config.json must contain a JSON object'],
     ['mesh', 'happen.config.json must contain a JSON object'],

@@ -46,7 +46,7 @@ export function configFile({ name }: ProjectNames): TemplateFile {
       hub: { port: 8787, hostname: '127.0.0.1' },
       nodes: [EXAMPLE_NODE],
       storage: { kind: 'memory' },
-      observability: { metrics: true, dashboard: true, sampling: 1 },
+      observability: { metrics: true, dashboard: true, samplingRate: 1 },
     }),
   };
 }
