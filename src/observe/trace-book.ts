@@ -7,6 +7,7 @@
 
 /** A trace in progress at one node: what the node's emits inherit while it handles an event. */
 export interface Handling {
+  eventId: string;
   node: string;
   traceId: string;
   spanId: string;
@@ -26,13 +27,19 @@ const MAX_TRACKED = 10_000;
 
 /** The tracer's bounded memory of handlings in progress and stamped events. */
 export class TraceBook {
-  // By event id; an array when several nodes of the system handle one broadcast at once.
+  // The handlings running synchronously right now (innermost last): most emits find their cause here.
+  #running: Handling[] = [];
+  // Async handlings by event id; an array when several nodes of the system handle one broadcast at once.
   #active = new Map<string, Handling | Handling[]>();
   #stamped = new Map<string, StampedTrace>();
 
   /** What an emit's cause tells: its sender's handling of it in progress, else a stamped trace seen here. */
   causeOf(causationId: string, node: string): Handling | (StampedTrace & { stamped: true; correlationId?: undefined }) | undefined {
-    const entry = this.#active.get(causationId);
+    for (let i = this.#running.length - 1; i >= 0; i--) {
+      const handling = this.#running[i]!;
+      if (handling.eventId === causationId && handling.node === node) return handling;
+    }
+    const entry = this.#active.size === 0 ? undefined : this.#active.get(causationId);
     if (entry !== undefined) {
       if (!Array.isArray(entry)) {
         if (entry.node === node) return entry;
@@ -49,8 +56,20 @@ export class TraceBook {
     return this.#stamped.get(eventId);
   }
 
-  /** Records a handling as in progress. */
-  track(eventId: string, handling: Handling): void {
+  /** Marks a handling as running synchronously (until {@link exit}). */
+  enter(handling: Handling): void {
+    this.#running.push(handling);
+  }
+
+  /** Ends the synchronous part of a handling. */
+  exit(handling: Handling): void {
+    const at = this.#running.lastIndexOf(handling);
+    if (at >= 0) this.#running.splice(at, 1);
+  }
+
+  /** Records a handling whose flow goes on asynchronously, until {@link untrack}. */
+  track(handling: Handling): void {
+    const eventId = handling.eventId;
     const entry = this.#active.get(eventId);
     if (entry === undefined) {
       if (this.#active.size >= MAX_TRACKED) this.#active.delete(this.#active.keys().next().value!);
@@ -58,8 +77,9 @@ export class TraceBook {
     } else this.#active.set(eventId, Array.isArray(entry) ? [...entry, handling] : [entry, handling]);
   }
 
-  /** Forgets a handling once it settled. */
-  untrack(eventId: string, handling: Handling): void {
+  /** Forgets an asynchronous handling once it settled. */
+  untrack(handling: Handling): void {
+    const eventId = handling.eventId;
     const entry = this.#active.get(eventId);
     if (entry === handling) this.#active.delete(eventId);
     else if (Array.isArray(entry)) {

@@ -45,6 +45,8 @@ export interface TracerStats {
 export class SpanRecorder {
   readonly stats: TracerStats = { spans: 0, invalidTraceparents: 0, exporterErrors: 0 };
   readonly #book = new TraceBook();
+  // The emit spans of events sent from here, so their local handlings skip re-deriving the ids.
+  readonly #emits = new WeakMap<HappenEvent, HappenSpan>();
   readonly #sinks: SpanSinks;
 
   constructor(
@@ -70,6 +72,7 @@ export class SpanRecorder {
     let traceId: string;
     let sampled: boolean;
     let stamped = carried !== undefined;
+    let emit: HappenSpan | undefined;
     if (carried !== undefined) {
       traceId = carried.traceId;
       sampled = this.config.parentBased ? carried.sampled : sampledAt(traceId, this.config.samplingRate);
@@ -81,14 +84,15 @@ export class SpanRecorder {
       } else {
         sampled = correlationSampledAt(causal.correlationId, this.config.samplingRate);
         if (!sampled) return next(); // the common case at low rates: nothing recorded, nothing kept
-        traceId = traceIdFor(causal.correlationId);
+        emit = this.#emits.get(event);
+        traceId = emit?.traceId ?? traceIdFor(causal.correlationId);
       }
     }
-    const handling: Handling = { node, traceId, spanId: handlingSpanIdFor(event.id, node), sampled, correlationId: causal.correlationId, stamped };
+    const handling: Handling = { eventId: event.id, node, traceId, spanId: handlingSpanIdFor(event.id, node), sampled, correlationId: causal.correlationId, stamped };
     if (stamped) this.#book.keepStamped(event.id, traceId, sampled);
-    if (!sampled) return this.around(event.id, handling, undefined, next);
+    if (!sampled) return this.around(handling, undefined, next);
     const span = this.open(event, node, handling, event.context.target === undefined ? SPAN_KIND.consumer : SPAN_KIND.server);
-    span.parentSpanId = carried?.spanId ?? this.handlingParent(event);
+    span.parentSpanId = carried?.spanId ?? emit?.spanId ?? this.handlingParent(event);
     span.attributes['happen.sender'] = causal.sender;
     this.#sinks.start(span);
     if (span.traceId !== traceId || span.spanId !== handling.spanId) {
@@ -96,33 +100,35 @@ export class SpanRecorder {
       handling.spanId = span.spanId;
       handling.stamped = true;
     }
-    return this.around(event.id, handling, span, next);
+    return this.around(handling, span, next);
   }
 
   // Runs a handling with its record in place, ending its span as the flow settles.
-  private around(eventId: string, handling: Handling, span: HappenSpan | undefined, next: () => unknown): unknown {
-    this.#book.track(eventId, handling);
+  private around(handling: Handling, span: HappenSpan | undefined, next: () => unknown): unknown {
+    const book = this.#book;
+    book.enter(handling);
     let result: unknown;
     try {
       result = span === undefined ? next() : this.#sinks.runIn(span, next);
     } catch (error) {
-      this.#book.untrack(eventId, handling);
+      book.exit(handling);
       if (span) this.#sinks.end(span, error);
       throw error;
     }
+    book.exit(handling);
     if (!isThenable(result)) {
-      this.#book.untrack(eventId, handling);
       if (span) this.#sinks.end(span, undefined);
       return result;
     }
+    book.track(handling); // emits after an await find their cause here
     return Promise.resolve(result).then(
       (value) => {
-        this.#book.untrack(eventId, handling);
+        book.untrack(handling);
         if (span) this.#sinks.end(span, undefined);
         return value;
       },
       (error: unknown) => {
-        this.#book.untrack(eventId, handling);
+        book.untrack(handling);
         if (span) this.#sinks.end(span, error);
         throw error;
       },
@@ -169,8 +175,10 @@ export class SpanRecorder {
     this.#sinks.start(span);
     if (span.traceId !== traceId || span.spanId !== spanId) stamp = true;
     if (stamp) this.#book.keepStamped(event.id, span.traceId, true);
+    const out = stamp ? withTraceparent(event, span.traceId, span.spanId, true) : event;
+    if (!stamp) this.#emits.set(out, span);
     try {
-      next(stamp ? withTraceparent(event, span.traceId, span.spanId, true) : event);
+      next(out);
     } catch (error) {
       this.#sinks.end(span, error);
       throw error;

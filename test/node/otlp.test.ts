@@ -9,6 +9,7 @@ import { memoryBus } from '../../src/transports/memory.ts';
 import {
   createOtlpExporter,
   createTracer,
+  handlingSpanIdFor,
   otelActiveParent,
   otelExporter,
   spanIdFor,
@@ -109,6 +110,31 @@ async function twoSystems(tracerFor: (id: string) => Tracer, run: (a: ReturnType
     await Promise.all(tracers.map((t) => t.close()));
   }
 }
+
+// An independent, BigInt-based FNV-1a 32 + fmix32 over Node's UTF-8: the derivation is what the docs say.
+function referenceLanes(tags: string[], text: string): string {
+  const fnv = (s: string) => {
+    let h = 0x811c9dc5n;
+    for (const byte of Buffer.from(s, 'utf8')) h = ((h ^ BigInt(byte)) * 0x01000193n) & 0xffffffffn;
+    return h;
+  };
+  const fmix = (h: bigint) => {
+    h = ((h ^ (h >> 16n)) * 0x85ebca6bn) & 0xffffffffn;
+    h = ((h ^ (h >> 13n)) * 0xc2b2ae35n) & 0xffffffffn;
+    return h ^ (h >> 16n);
+  };
+  return tags.map((tag) => fmix(fnv(tag + text)).toString(16).padStart(8, '0')).join('');
+}
+
+describe('[node] trace ids against a reference implementation', () => {
+  test('trace, span and handling ids are fmix32(FNV-1a 32) lanes over UTF-8', () => {
+    for (const text of ['01J0CORRELATION', 'ünï-😀', 'x'.repeat(300), randomBytes(12).toString('base64url')]) {
+      expect(traceIdFor(text)).toBe(referenceLanes(['t1:', 't2:', 't3:', 't4:'], text));
+      expect(spanIdFor(text)).toBe(referenceLanes(['s1:', 's2:'], text));
+      expect(handlingSpanIdFor(text, 'db')).toBe(referenceLanes(['h1:', 'h2:'], `db\n${text}`));
+    }
+  });
+});
 
 describe('[node] OTLP/HTTP JSON export to a local collector', () => {
   test('spans of two meshed systems arrive as valid OTLP JSON forming one trace', async () => {
