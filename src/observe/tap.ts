@@ -94,6 +94,8 @@ export function createTap(relay: Relay, options: TapOptions = {}): MeshTap {
   let nodesTimer: ReturnType<typeof setInterval> | undefined;
   let lastMap = '';
   let nodesQueued = false;
+  let hosts: Map<string, string> | undefined;
+  let hostsAt = 0;
 
   const isActive = () => listeners.size > 0 || now() < lingerUntil;
 
@@ -106,18 +108,26 @@ export function createTap(relay: Relay, options: TapOptions = {}): MeshTap {
     detach = undefined;
   }
 
-  // Which system hosts a node, from the relay's peer table (looked up per event: peers are few).
+  // Which system hosts a node, from the relay's peer table: read again after any presence or bye,
+  // and on a miss at most once a second (a node nobody hosts must not cost a scan per event).
   function hostOf(node: string): string | undefined {
-    for (const peer of relay.peers()) {
-      const state = relay.state(peer);
-      if (state?.system !== undefined && state.nodes.includes(node)) return state.system;
+    if (hosts === undefined || (!hosts.has(node) && now() - hostsAt > 1_000)) {
+      hosts = new Map();
+      hostsAt = now();
+      for (const peer of relay.peers()) {
+        const state = relay.state(peer);
+        if (state?.system !== undefined) for (const id of state.nodes) hosts.set(id, state.system);
+      }
     }
-    return undefined;
+    return hosts.get(node);
   }
 
   function observe(frame: Frame): void {
     if (!isActive()) return release(); // nobody looked for a while: stop decoding
-    if (frame.t === 'presence' || frame.t === 'bye') return nodesChanged();
+    if (frame.t === 'presence' || frame.t === 'bye') {
+      hosts = undefined;
+      return nodesChanged();
+    }
     if (frame.t !== 'event') return;
     decoded++;
     if (hidden(frame.from)) return;
