@@ -50,6 +50,8 @@ export interface OtelApiLike {
   };
 }
 
+const MAX_OPEN = 10_000;
+
 // OTel's API numbers span kinds from INTERNAL = 0; OTLP from INTERNAL = 1.
 const otelKind = (kind: HappenSpan['kind']) => kind - 1;
 
@@ -84,6 +86,7 @@ export function otelExporter(tracer: OtelTracerLike, api: OtelApiLike): SpanExpo
       const context = otelSpan.spanContext();
       span.traceId = context.traceId;
       span.spanId = context.spanId;
+      if (open.size >= MAX_OPEN) open.delete(open.keys().next().value!); // a flow that never settles must not leak
       open.set(context.spanId, otelSpan);
       bySpan.set(span, otelSpan);
     },

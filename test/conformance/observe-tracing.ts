@@ -1,5 +1,6 @@
 import { createHappen, ERROR_EVENT, HappenError, type HappenEvent } from '../../src/index.ts';
 import { mesh, type Mesh } from '../../src/mesh/index.ts';
+import { security } from '../../src/security/index.ts';
 import { memoryBus } from '../../src/transports/memory.ts';
 import {
   correlationSampledAt,
@@ -165,6 +166,22 @@ describe('tracing: spans', () => {
     ok(happen.events().every((e) => e.context.traceparent === undefined), 'nothing extra on the wire for a derived trace');
   });
 
+  test('async handlings of one broadcast each parent the emits they make after an await', async () => {
+    const { happen, spans } = traced('sys');
+    for (const id of ['left', 'right']) {
+      happen.createNode(id).on('job.fan', async (_e, ctx) => {
+        await sleep(id === 'left' ? 5 : 1);
+        ctx.broadcast({ type: `job.${id}` });
+      });
+    }
+    happen.createNode('ui').broadcast({ type: 'job.fan' });
+    await sleep(10);
+    await happen.settled();
+    for (const id of ['left', 'right']) {
+      equal(spanOf(spans, `job.${id}`, id).parentSpanId, spanOf(spans, 'job.fan', id).spanId, `${id}'s emit hangs under ${id}'s handling`);
+    }
+  });
+
   test('a failed handling has an error status; the error event hangs under it', async () => {
     const { happen, spans } = traced('sys');
     happen.createNode('w').on('job.run', () => {
@@ -219,6 +236,26 @@ describe('tracing: spans', () => {
     equal(spans.length, 3, 'the emit, its handling and the emit inside it');
     equal(spanOf(spans, 'job.run', 'ui2').traceId, traceIdFor(root.context.causal.correlationId), 'an invalid parent falls back to the derived trace');
     ok(tracer.stats().invalidTraceparents >= 2, 'ignored at the emit and at each handling');
+  });
+
+  test('a stamped event is signed as it leaves: a verifying receiver admits it and joins the trace', async () => {
+    const outSec = security({ level: 'medium' });
+    const inSec = security({ level: 'medium' });
+    const from = traced('from', {}, { extensions: [outSec] });
+    const to = traced('to', {}, { extensions: [inSec] });
+    to.happen.createNode('billing').on('order.created', () => undefined);
+    const orders = from.happen.createNode('orders');
+    inSec.trust('orders', (await outSec.identityOf('orders')).publicKey);
+    const event = orders.broadcast({ type: 'order.created', context: { traceparent: `00-${EXT_TRACE}-${EXT_SPAN}-01` } });
+    await from.happen.settled();
+    const sent = from.happen.events().find((e) => e.id === event.id)!;
+    ok(typeof sent.signature === 'string', 'signed after the tracer stamped it');
+    equal(sent.context.traceparent, event.context.traceparent);
+    await to.happen.ingest(structuredClone(sent));
+    await to.happen.settled();
+    const handling = spanOf(to.spans, 'order.created', 'billing');
+    equal(handling.traceId, EXT_TRACE);
+    equal(handling.parentSpanId, spanOf(from.spans, 'order.created', 'orders').spanId);
   });
 
   test('two systems over a mesh derive the same ids and link their spans into one trace', async () => {
