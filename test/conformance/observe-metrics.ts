@@ -325,8 +325,11 @@ describe('observability: the ops node', () => {
     try {
       let accept = false;
       const receiver = join('sys-b');
-      receiver.happen.createNode('ledger').on('post', () => {
-        if (!accept) throw terminate('ledger closed');
+      const posted: unknown[] = [];
+      receiver.happen.createNode('ledger').on('post', (e) => {
+        // One nacked until dead (it can be redriven), one terminated (the receiver remembers that answer).
+        if (!accept) throw e.payload.amount === 1 ? new Error('ledger closed') : terminate('poison');
+        posted.push(e.payload);
         return 'posted';
       });
       const sender = join('sys-a', obs);
@@ -356,12 +359,18 @@ describe('observability: the ops node', () => {
       ok((value(snap, 'happen_mesh_frames_out_total') ?? 0) > 0);
       ok((value(snap, 'happen_nodes', { where: 'remote' }) ?? 0) >= 2, 'ledger and cli');
       accept = true;
-      deepEqual(await q(OPS_EVENTS.redrive, { key: letters[0]!.key }), { redriven: true });
-      deepEqual(await q(OPS_EVENTS.discard, { key: letters[1]!.key }), { discarded: true });
-      deepEqual(await q(OPS_EVENTS.discard, { key: letters[1]!.key }), { discarded: false }, 'already gone');
+      const nacked = letters.find((l) => (l.event.payload as { amount: number }).amount === 1)!;
+      const poison = letters.find((l) => l !== nacked)!;
+      equal((poison as { lastError?: { code: string } }).lastError?.code, 'DELIVERY_TERMINATED');
+      deepEqual(await q(OPS_EVENTS.redrive, { key: nacked.key }), { redriven: true });
+      deepEqual(await q(OPS_EVENTS.discard, { key: poison.key }), { discarded: true });
+      deepEqual(await q(OPS_EVENTS.discard, { key: poison.key }), { discarded: false }, 'already gone');
       const until = Date.now() + 3_000;
       while ((await q<unknown[]>(OPS_EVENTS.deadLetters)).length > 0 && Date.now() < until) await sleep(10);
       deepEqual(await q(OPS_EVENTS.deadLetters), []);
+      const by = Date.now() + 2_000;
+      while (posted.length === 0 && Date.now() < by) await sleep(10);
+      deepEqual(posted, [{ amount: 1 }], 'the redriven event was handled');
     } finally {
       await obs.close();
       await Promise.all(meshes.map((m) => m.close()));
