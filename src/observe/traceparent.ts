@@ -246,22 +246,15 @@ export function sampledAt(traceId: string, rate: number): boolean {
   return parseInt(traceId.slice(24), 16) / TWO_32 < rate;
 }
 
-let lastSampledCorrelation = '';
-let lastSampledRate = -1;
-let lastSampled = false;
-
 /**
  * {@link sampledAt} for a derived trace, straight from the correlation id: one hash lane (the
- * trace-id's last), so the traces a low rate drops cost a few tens of nanoseconds.
+ * trace-id's last), so the traces a low rate drops cost a few tens of nanoseconds. No cache: a
+ * miss, comparing two ids that share their prefix, would cost more than the hash.
  */
 export function correlationSampledAt(correlationId: string, rate: number): boolean {
   if (rate >= 1) return true;
   if (!(rate > 0)) return false;
-  if (correlationId === lastSampledCorrelation && rate === lastSampledRate) return lastSampled;
-  lastSampled = fmix(lane(correlationId, SAMPLE_SEED)) / TWO_32 < rate;
-  lastSampledCorrelation = correlationId;
-  lastSampledRate = rate;
-  return lastSampled;
+  return fmix(lane(correlationId, SAMPLE_SEED)) / TWO_32 < rate;
 }
 
 /** An event's place in its trace, as derived from its context. */

@@ -45,8 +45,6 @@ export interface TracerStats {
 export class SpanRecorder {
   readonly stats: TracerStats = { spans: 0, invalidTraceparents: 0, exporterErrors: 0 };
   readonly #book = new TraceBook();
-  // The emit spans of events sent from here, so their local handlings skip re-deriving the ids.
-  readonly #emits = new WeakMap<HappenEvent, HappenSpan>();
   readonly #sinks: SpanSinks;
 
   constructor(
@@ -72,7 +70,6 @@ export class SpanRecorder {
     let traceId: string;
     let sampled: boolean;
     let stamped = carried !== undefined;
-    let emit: HappenSpan | undefined;
     if (carried !== undefined) {
       traceId = carried.traceId;
       sampled = this.config.parentBased ? carried.sampled : sampledAt(traceId, this.config.samplingRate);
@@ -84,15 +81,14 @@ export class SpanRecorder {
       } else {
         sampled = correlationSampledAt(causal.correlationId, this.config.samplingRate);
         if (!sampled) return next(); // the common case at low rates: nothing recorded, nothing kept
-        emit = this.#emits.get(event);
-        traceId = emit?.traceId ?? traceIdFor(causal.correlationId);
+        traceId = traceIdFor(causal.correlationId);
       }
     }
     const handling: Handling = { eventId: event.id, node, traceId, spanId: handlingSpanIdFor(event.id, node), sampled, correlationId: causal.correlationId, stamped };
     if (stamped) this.#book.keepStamped(event.id, traceId, sampled);
     if (!sampled) return this.around(handling, undefined, next);
     const span = this.open(event, node, handling, event.context.target === undefined ? SPAN_KIND.consumer : SPAN_KIND.server);
-    span.parentSpanId = carried?.spanId ?? emit?.spanId ?? this.handlingParent(event);
+    span.parentSpanId = carried?.spanId ?? this.handlingParent(event);
     span.attributes['happen.sender'] = causal.sender;
     this.#sinks.start(span);
     if (span.traceId !== traceId || span.spanId !== handling.spanId) {
@@ -176,7 +172,6 @@ export class SpanRecorder {
     if (span.traceId !== traceId || span.spanId !== spanId) stamp = true;
     if (stamp) this.#book.keepStamped(event.id, span.traceId, true);
     const out = stamp ? withTraceparent(event, span.traceId, span.spanId, true) : event;
-    if (!stamp) this.#emits.set(out, span);
     try {
       next(out);
     } catch (error) {
