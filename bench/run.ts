@@ -7,6 +7,7 @@ import { securityScenarios } from './security.ts';
 import { codecScenarios, codecSizes } from './codec.ts';
 import { runHubBench } from './hub.ts';
 import { batchingScenarios } from './batching.ts';
+import { reportObserve, runObserveBench } from './observe.ts';
 
 console.log('# Node');
 const results: ScenarioResult[] = [];
@@ -31,6 +32,11 @@ try {
 } finally {
   await batching.close();
 }
+
+console.log('\n# Observability (Node, esbuild bundle): metrics and tracing at 10% sampling vs off, per event');
+const observeResults = await runObserveBench();
+report(observeResults);
+reportObserve(observeResults);
 
 console.log('\n# Chromium (dispatch scenarios in a page)');
 const browserResults = await runInChromium();
