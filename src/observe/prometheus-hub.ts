@@ -4,7 +4,7 @@
  * A system that does not answer in time, or answers something invalid, is left out and shows as
  * `happen_hub_system_up 0`: one bad system never fails the scrape.
  */
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import { HappenError } from '../core/errors.ts';
 import { tokenOf } from '../hub/admission.ts';
 import type { HubContext, HubRoutes } from '../hub/app.ts';
@@ -31,8 +31,8 @@ export interface HubMetricsOptions {
 
 /** The hub's metrics. */
 export interface HubMetrics {
-  /** Scrapes every mesh; resolves to the exposition text. */
-  collect(): Promise<string>;
+  /** Scrapes every mesh (or only `mesh`); resolves to the exposition text. */
+  collect(mesh?: string): Promise<string>;
   /** Closes every mesh's hosted scraper. */
   close(): Promise<void>;
 }
@@ -62,8 +62,8 @@ export function hubMetrics(relays: Relays, options: HubMetricsOptions = {}): Hub
   };
 
   return {
-    async collect() {
-      const meshes = relays.entries();
+    async collect(only) {
+      const meshes = relays.entries().filter(([name]) => only === undefined || name === only);
       const scraped = await Promise.all(meshes.map(async ([name]) => ({ mesh: name, results: await scraperFor(name).scrape() })));
       const accepted: MetricsSnapshot[] = [];
       const types = new Map<string, MetricFamily['type']>();
@@ -75,7 +75,7 @@ export function hubMetrics(relays: Relays, options: HubMetricsOptions = {}): Hub
           up.push({ mesh, result, ok: snapshot !== undefined });
         }
       }
-      const own: MetricsSnapshot = { system: relays.entries()[0]?.[1].id ?? 'hub', at: Date.now(), metrics: hubFamilies(meshes, up) };
+      const own: MetricsSnapshot = { system: 'hub', at: Date.now(), metrics: hubFamilies(meshes, up) };
       return toPrometheus(own, { systemLabel: false }) + toPrometheus(accepted);
     },
     async close() {
@@ -86,16 +86,23 @@ export function hubMetrics(relays: Relays, options: HubMetricsOptions = {}): Hub
   };
 }
 
-/** The `/metrics` route; with a hub secret it wants a metrics token (`Authorization: Bearer`, or `?token=`). */
+/**
+ * The routes: `/metrics` (every mesh of the hub) and `/mesh/:mesh/metrics` (one mesh: the path a
+ * Cloudflare Worker sends to that mesh's Durable Object, so there add `metricsRoutes()` to
+ * `HubDurableObject.routes()`; on Deno pass it in `ServeHubOptions.routes`). With a hub secret they
+ * want a metrics token (`Authorization: Bearer`, or `?token=`; see {@link createMetricsToken}).
+ */
 export function metricsRoutes(options: HubMetricsOptions = {}): MetricsRoutes {
   let metrics: HubMetrics | undefined;
   const mount = (app: Hono, hub: HubContext) => {
     const collector = (metrics = hubMetrics(hub.relays, options));
-    app.get('/metrics', async (c) => {
+    const serve = async (c: Context) => {
       const refused = await admitMetrics(hub.secret, c.req.raw);
       if (refused) return c.json({ ok: false, error: refused.toJSON() }, refused.code === 'TOKEN_REQUIRED' ? 401 : 403);
-      return new Response(await collector.collect(), { headers: { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' } });
-    });
+      return new Response(await collector.collect(c.req.param('mesh')), { headers: { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' } });
+    };
+    app.get('/metrics', serve);
+    app.get('/mesh/:mesh/metrics', serve);
   };
   return Object.assign(mount, { close: async () => metrics?.close() });
 }

@@ -122,6 +122,12 @@ describe("[node] the hub's /metrics", () => {
     expect(again.get('happen_hub_system_up')!.samples.map((s) => `${s.labels.mesh}/${s.labels.system}`).sort()).toEqual(['lab/server', 'shop/browser', 'shop/server']);
     expect(sample(again, 'happen_nodes', { mesh: 'lab', system: 'server', where: 'local' })!.value).toBe(2);
     expect(sample(again, 'happen_nodes', { mesh: 'shop', system: 'server', where: 'local' })!.value).toBe(2);
+    // One mesh only: the path a Cloudflare Worker routes to that mesh's Durable Object.
+    const lab = await fetch(`${hub.url}/mesh/lab/metrics`);
+    const labOnly = valid(await lab.text());
+    expect(labOnly.get('happen_hub_system_up')!.samples.map((s) => `${s.labels.mesh}/${s.labels.system}`)).toEqual(['lab/server']);
+    expect(labOnly.get('happen_hub_peers')!.samples.map((s) => s.labels.mesh)).toEqual(['lab']);
+    expect((await fetch(`${hub.url}/mesh/bad%20name/metrics`)).status).toBe(400);
   });
 
   test('a system that does not answer in time, or answers garbage, is up 0 and the scrape goes on', async () => {
