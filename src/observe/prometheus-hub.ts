@@ -6,13 +6,14 @@
  */
 import type { Context, Hono } from 'hono';
 import { HappenError } from '../core/errors.ts';
+import type { HappenExtension } from '../core/extension.ts';
 import { tokenOf } from '../hub/admission.ts';
 import type { HubContext, HubRoutes } from '../hub/app.ts';
 import type { Relay } from '../hub/relay.ts';
 import type { Relays } from '../hub/relays.ts';
 import { createAdmissionToken, verifyAdmissionToken } from '../security/tokens.ts';
 import type { MetricFamily, MetricsSnapshot } from './ops-contract.ts';
-import { checkObject, integerOption } from './options.ts';
+import { checkObject, integerOption, invalidConfig } from './options.ts';
 import { PROMETHEUS_CONTENT_TYPE, toPrometheus, withLabels } from './prometheus.ts';
 import { meshScraper, type MeshScraper, type ScrapeResult } from './prometheus-scrape.ts';
 
@@ -27,6 +28,11 @@ export interface HubMetricsOptions {
   idleMs?: number;
   /** The hosted scraper's system and node id (default `happen.metrics`). */
   id?: string;
+  /**
+   * Makes the extensions of each mesh's hosted scraper system, e.g. `() => [security({ ... })]` with an
+   * identity the systems trust: systems at security level `medium` or `high` refuse unsigned questions.
+   */
+  extensions?: () => HappenExtension[];
 }
 
 /** The hub's metrics. */
@@ -42,7 +48,7 @@ export interface MetricsRoutes extends HubRoutes {
   close(): Promise<void>;
 }
 
-const KEYS = ['timeoutMs', 'idleMs', 'id'] as const;
+const KEYS = ['timeoutMs', 'idleMs', 'id', 'extensions'] as const;
 const HUB_PREFIX = 'happen_hub_';
 
 /** Collects the metrics of a hub's relays and of their systems. Throws `INVALID_CONFIG`. */
@@ -52,12 +58,14 @@ export function hubMetrics(relays: Relays, options: HubMetricsOptions = {}): Hub
   const timeoutMs = integerOption(what, 'timeoutMs', options.timeoutMs, 1, 1_000);
   const idleMs = integerOption(what, 'idleMs', options.idleMs, 1, 300_000);
   const id = options.id ?? 'happen.metrics';
-  if (typeof id !== 'string' || !/^\S{1,128}$/.test(id)) throw new HappenError('validation', 'INVALID_CONFIG', `${what}: id must be a node id`);
+  if (typeof id !== 'string' || !/^\S{1,128}$/.test(id)) throw invalidConfig(what, 'id must be a node id');
+  const extensions = options.extensions ?? (() => []);
+  if (typeof extensions !== 'function') throw invalidConfig(what, 'extensions must be a function returning extensions');
   const scrapers = new Map<string, MeshScraper>();
 
   const scraperFor = (name: string): MeshScraper => {
     let scraper = scrapers.get(name);
-    if (!scraper) scrapers.set(name, (scraper = meshScraper(relays.get(name), { id, timeoutMs, idleMs })));
+    if (!scraper) scrapers.set(name, (scraper = meshScraper(relays.get(name), { id, timeoutMs, idleMs, extensions })));
     return scraper;
   };
 

@@ -5,6 +5,7 @@
  */
 import { createHappen } from '../core/index.ts';
 import { HappenError } from '../core/errors.ts';
+import type { HappenExtension } from '../core/extension.ts';
 import type { HappenNode } from '../core/node-api.ts';
 import { localTransport } from '../hub/local.ts';
 import type { Relay } from '../hub/relay.ts';
@@ -22,7 +23,7 @@ export interface MeshScraper {
 }
 
 /** Creates the scraper of one relay; nothing joins it until the first scrape. */
-export function meshScraper(relay: Relay, options: { id: string; timeoutMs: number; idleMs: number }): MeshScraper {
+export function meshScraper(relay: Relay, options: { id: string; timeoutMs: number; idleMs: number; extensions: () => HappenExtension[] }): MeshScraper {
   const { id, timeoutMs, idleMs } = options;
   let hosted: { link: Mesh; node: HappenNode } | undefined;
   let idle: ReturnType<typeof setTimeout> | undefined;
@@ -34,7 +35,7 @@ export function meshScraper(relay: Relay, options: { id: string; timeoutMs: numb
     if (!hosted) {
       // Trusted in-process: it joins with claims of its own when the hub requires tokens.
       const link = mesh({ transports: [localTransport(relay, { claims: { sub: id, iat: Date.now(), exp: Number.MAX_SAFE_INTEGER } })] });
-      hosted = { link, node: createHappen({ id, extensions: [link] }).createNode(id) };
+      hosted = { link, node: createHappen({ id, extensions: [...options.extensions(), link] }).createNode(id) };
     }
     await hosted.link.ready;
     return hosted.node;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { createHappen } from '../../src/index.ts';
-import { observability, PROMETHEUS_CONTENT_TYPE, toPrometheus, withLabels, type MetricsSnapshot } from '../../src/observe/index.ts';
+import { createRelays } from '../../src/hub/relays.ts';
+import { hubMetrics, observability, PROMETHEUS_CONTENT_TYPE, toPrometheus, withLabels, type MetricsSnapshot } from '../../src/observe/index.ts';
 import { parseExposition, promtoolCheck, promtoolPath } from './helpers/prometheus-parser.ts';
 
 const promtool = promtoolPath();
@@ -140,6 +141,18 @@ describe('[node] Prometheus exposition', () => {
     expect(parsed.get('happen_alert_firing')!.samples).toHaveLength(1);
     for (const f of parsed.values()) expect(f.help, f.name).toBeTruthy();
     await obs.close();
+  });
+
+  test('hubMetrics: bad options are INVALID_CONFIG; a hub with no mesh yet still has its own families', async () => {
+    const relays = createRelays();
+    for (const options of [{ timeoutMs: 0 }, { idleMs: 1.5 }, { id: 'has space' }, { extensions: [] }, { bogus: 1 }]) {
+      expect(() => hubMetrics(relays, options as never), JSON.stringify(options)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    }
+    const metrics = hubMetrics(relays);
+    const families = valid(await metrics.collect());
+    expect(families.get('happen_hub_meshes')!.samples[0]!.value).toBe(0);
+    expect(families.get('happen_hub_system_up')!.samples).toEqual([]);
+    await metrics.close();
   });
 
   test.runIf(promtool)('promtool is really checking: it refuses a malformed text', () => {
