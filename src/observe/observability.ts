@@ -81,13 +81,19 @@ const OPS_ID = /^\S{1,128}$/;
 const METRIC_KEYS = ['buckets', 'timingEvery', 'maxTypesPerNode'] as const;
 const NO_DEAD_LETTERS: DeadLetters = { list: async () => [], get: async () => undefined, redrive: async () => false, discard: async () => false };
 
-/** Creates the observability extension of one system: `createHappen({ observability: observability({ ... }) })`. Throws `INVALID_CONFIG`. */
+/**
+ * Creates the observability extension of one system: `createHappen({ observability: observability({ ... }) })`
+ * (or list it among `extensions`). Every node gets a middleware, outermost, that counts, catches and
+ * (one in `timingEvery`) times each handling — retries inside it included; the system's outgoing step
+ * counts what nodes emit. Metric families: see `metrics()` (each has its HELP text). With alert rules a
+ * timer checks them every `health.checkEveryMs`: call `close()` when the system goes away. Throws `INVALID_CONFIG`.
+ */
 export function observability(options: ObservabilityOptions = {}): Observability {
   const what = 'observability()';
   checkObject(what, options, KEYS);
+  if (options.metrics !== undefined && typeof options.metrics !== 'boolean' && typeof options.metrics !== 'object') throw invalidConfig(what, `metrics must be a boolean or options (got ${describe(options.metrics)})`);
   const metricsOn = options.metrics !== false;
   const metricOptions = checkObject<MetricsOptions>('observability({ metrics })', typeof options.metrics === 'object' ? options.metrics : {}, METRIC_KEYS);
-  if (options.metrics !== undefined && typeof options.metrics !== 'boolean' && typeof options.metrics !== 'object') throw invalidConfig(what, 'metrics must be a boolean or options');
   const buckets = bucketsOption(metricOptions.buckets);
   const timingEvery = integerOption('observability({ metrics })', 'timingEvery', metricOptions.timingEvery, 1, 8);
   const maxTypes = integerOption('observability({ metrics })', 'maxTypesPerNode', metricOptions.maxTypesPerNode, 1, 200);
@@ -167,6 +173,9 @@ export function observability(options: ObservabilityOptions = {}): Observability
     },
     attach(system: Happen) {
       if (happen) throw invalidConfig(what, 'an observability() belongs to one system; create one per createHappen');
+      if (options.opsNode !== false && !OPS_ID.test(opsNodeId(system.id))) {
+        throw invalidConfig(what, `the system id ${JSON.stringify(system.id)} cannot name an ops node (no whitespace, at most 117 characters); or set opsNode: false`);
+      }
       happen = system;
       meshView ??= system.extensions.find(isMesh) as MeshView | undefined;
       if (rules.length > 0) {
@@ -181,10 +190,7 @@ export function observability(options: ObservabilityOptions = {}): Observability
         (timer as { unref?: () => void }).unref?.(); // alerts alone should not keep a process alive
       }
       tracer?.attach?.(system);
-      if (options.opsNode !== false) {
-        if (!OPS_ID.test(opsNodeId(system.id))) throw invalidConfig(what, `the system id ${JSON.stringify(system.id)} cannot name an ops node (no whitespace, at most 117 characters); or set opsNode: false`);
-        ops = createOpsNode(system, { health, metrics, deadLetters }, () => void deadLettersTotal++);
-      }
+      if (options.opsNode !== false) ops = createOpsNode(system, { health, metrics, deadLetters }, () => void deadLettersTotal++);
     },
     nodeCreated(node: HappenNode) {
       tracer?.nodeCreated?.(node);
