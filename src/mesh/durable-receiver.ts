@@ -72,7 +72,7 @@ export class DurableReceiver {
   // (writes group); its ack leaves only once that write is durable, so an acked event is never handled
   // again after a restart. A failed write rewinds the position: the sender, never acked, resends.
   private settle(frame: EventFrame, transport: Transport, ack: DeliveryAck): void {
-    this.inbox.done(frame, Date.now()).then(
+    this.inbox.done(frame, Date.now(), ack.status !== 'term').then(
       () => this.queueAck(transport, frame.from, ack),
       (error) => {
         this.inbox.rewind(frame);

@@ -63,18 +63,21 @@ export class Inbox {
     return this.#seen.has(eventId);
   }
 
-  /** The frame at `seq` was handled (or given up): remember it, move on; resolves once durable. */
-  done(frame: EventFrame, now: number): Promise<void> {
+  /**
+   * The frame at `seq` was handled, or given up (`handled: false`): move on, and remember a handled id
+   * so it is never handled again. A given-up one is not remembered: redriving it must run it again.
+   * Resolves once durable.
+   */
+  done(frame: EventFrame, now: number, handled = true): Promise<void> {
     const sender = frame.from;
     const next = frame.delivery!.seq + 1;
     this.#next.set(sender, next);
     this.#busy.delete(sender);
     this.#early.get(sender)?.delete(frame.delivery!.seq);
+    const position: BatchOp = { type: 'put', key: `${this.prefix}n/${sender}`, value: next };
+    if (!handled) return this.#writes.write([position]);
     this.#seen.set(frame.event.id, now);
-    return this.#writes.write([
-      { type: 'put', key: `${this.prefix}n/${sender}`, value: next },
-      { type: 'put', key: `${this.prefix}d/${frame.event.id}`, value: now },
-    ]);
+    return this.#writes.write([position, { type: 'put', key: `${this.prefix}d/${frame.event.id}`, value: now }]);
   }
 
   /** Saving a handled position failed: go back to it, so its resend is handled (at least once) and acked. */

@@ -182,6 +182,32 @@ describe('durable delivery', () => {
       equal(runs, 1, 'the receiver acked the resend without handling it again');
     }));
 
+  test('a terminated event, once redriven, is handled again (a given-up id is not remembered as handled)', () =>
+    scenario(async ({ join }) => {
+      let poisoned = true;
+      const handled: string[] = [];
+      const receiver = join('sys-b', memoryStorage());
+      receiver.happen.createNode('sink').on('job', (e) => {
+        if (poisoned) throw terminate('cannot parse job');
+        handled.push(e.id);
+      });
+      const sender = join('sys-a', memoryStorage());
+      await sender.mesh.waitForNode('sink', { timeout: 2_000 });
+      const dead: HappenEvent[] = [];
+      sender.happen.createNode('watch').on('mesh.dead-letter', (e) => void dead.push(e));
+      const sent = sender.happen.createNode('src').send('sink', { type: 'job' });
+      await until(() => dead.length === 1, 'the terminated event to be dead-lettered');
+      const [letter] = await sender.mesh.deadLetters.list();
+      equal(letter!.lastError?.code, 'DELIVERY_TERMINATED');
+      poisoned = false;
+      equal(await sender.mesh.deadLetters.redrive(letter!.key), true);
+      await until(() => handled.length === 1, 'the redriven event to be handled');
+      await until(() => sender.mesh.queue().depth === 0, 'the redrive to be acked');
+      await sleep(50);
+      deepEqual(handled, [sent.event.id], 'handled once, after the redrive');
+      deepEqual(await sender.mesh.deadLetters.list(), []);
+    }));
+
   test('a long handler is not redelivered: it reports progress past the ack deadline', () =>
     scenario(async ({ join }) => {
       let runs = 0;
