@@ -64,7 +64,15 @@ export function websocket(url: string, options: WebSocketTransportOptions = {}):
 
   async function nextUrl(): Promise<string> {
     const u = websocketUrl(url);
-    const token = typeof options.token === 'function' ? await options.token() : options.token;
+    let token: string | undefined;
+    try {
+      token = typeof options.token === 'function' ? await options.token() : options.token;
+    } catch (cause) {
+      // partysocket retries with backoff either way; without this the mesh would never learn why it stays offline.
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      link?.error(new HappenError('security', 'TOKEN_UNAVAILABLE', `The admission token could not be made: ${reason}`, { url }, { cause }));
+      throw cause;
+    }
     if (token) u.searchParams.set('token', token);
     if (format === 'json') u.searchParams.set('format', 'json');
     if (batching) u.searchParams.set('batch', '1');
