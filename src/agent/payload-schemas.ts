@@ -3,24 +3,8 @@
  * them before a handler runs, so a bad payload is answered with a validation error event and the
  * node keeps answering.
  */
-import type { StandardSchemaV1 } from '../core/schema.ts';
-import { validateJson } from './json-schema.ts';
+import { jsonStandardSchema } from './json-standard-schema.ts';
 import type { JsonSchema } from './model.ts';
-
-/** A JSON Schema as a Standard Schema: each issue's message starts with its JSON Pointer path. */
-export function jsonStandardSchema(schema: JsonSchema): StandardSchemaV1 {
-  return {
-    '~standard': {
-      version: 1,
-      vendor: 'happen-json-schema',
-      validate(value) {
-        const issues = validateJson(schema, value);
-        if (issues.length === 0) return { value };
-        return { issues: issues.map((i) => ({ message: `${i.path || 'the payload'} ${i.message}`, path: pointerKeys(i.path) })) };
-      },
-    },
-  };
-}
 
 /** One plan step as the model writes it and as `agent.plan.step` carries it. */
 export const STEP_SCHEMA: JsonSchema = {
@@ -80,12 +64,3 @@ export const planStepPayload = jsonStandardSchema({
   required: ['planId', 'goal', 'step'],
   properties: { planId: { type: 'string' }, goal: { type: 'string' }, step: STEP_SCHEMA, inputs: { type: 'object' } },
 });
-
-// "/steps/0/id" → ['steps', '0', 'id'] (RFC 6901 escapes undone).
-function pointerKeys(pointer: string): string[] {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((key) => key.replace(/~1/g, '/').replace(/~0/g, '~'));
-}

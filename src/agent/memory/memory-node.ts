@@ -1,9 +1,8 @@
 /** A memory as a node: other nodes (here or across the mesh) store and retrieve through events. */
 import { defaultHappen } from '../../core/index.ts';
 import type { HappenNode } from '../../core/node-api.ts';
-import type { StandardSchemaV1 } from '../../core/schema.ts';
 import type { Happen } from '../../core/system-api.ts';
-import { validateJson } from '../json-schema.ts';
+import { jsonStandardSchema } from '../json-standard-schema.ts';
 import type { JsonSchema } from '../model.ts';
 import type { MemoryPatch, MemorySystem, RetrieveOptions, StoreOptions } from '../memory-system.ts';
 
@@ -42,7 +41,7 @@ export function createMemoryNode(nodeId: string, options: MemoryNodeOptions): Ha
   const { memory } = options;
   const node = (options.happen ?? defaultHappen()).createNode(nodeId);
   const on = <P>(type: keyof typeof payloads, handler: (payload: P) => unknown) =>
-    node.on(type, { schema: jsonSchema({ type: 'object', additionalProperties: false, ...payloads[type] }) }, (event) => handler(event.payload as P));
+    node.on(type, { schema: jsonStandardSchema({ type: 'object', additionalProperties: false, ...payloads[type] }) }, (event) => handler(event.payload as P));
 
   on<StoreOptions & { content: string }>('memory.store', ({ content, ...rest }) => memory.store(content, rest));
   on<RetrieveOptions & { query: string }>('memory.retrieve', ({ query, ...rest }) => memory.retrieve(query, rest));
@@ -50,23 +49,4 @@ export function createMemoryNode(nodeId: string, options: MemoryNodeOptions): Ha
   on<{ id: string; patch: MemoryPatch }>('memory.update', (p) => memory.update(p.id, p.patch));
   on<{ id: string }>('memory.forget', (p) => memory.forget(p.id));
   return node;
-}
-
-/** A JSON Schema as a Standard Schema, so the node's own validation answers bad payloads. */
-function jsonSchema(schema: JsonSchema): StandardSchemaV1 {
-  return {
-    '~standard': {
-      version: 1,
-      vendor: 'happen-json-schema',
-      validate(value) {
-        const issues = validateJson(schema, value);
-        if (issues.length === 0) return { value };
-        return { issues: issues.map((issue) => ({ message: `${issue.path || '/'} ${issue.message}`, path: pointerPath(issue.path) })) };
-      },
-    },
-  };
-}
-
-function pointerPath(pointer: string): string[] {
-  return pointer === '' ? [] : pointer.slice(1).split('/').map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
