@@ -1,6 +1,6 @@
 /** The bulkhead: bounds how many calls run at once, with an optional FIFO queue for the overflow. */
 import { HappenError } from '../core/errors.ts';
-import { checkObject, integerOption } from './config.ts';
+import { checkObject, integerOption } from '../core/config-checks.ts';
 import { abortError, report, run, type ExecuteOptions, type Policy, type Work } from './policy.ts';
 
 /** Options of {@link bulkhead}. */

@@ -1,6 +1,6 @@
 /** The circuit breaker: stops calling what keeps failing, then probes it before trusting it again. */
 import { HappenError } from '../core/errors.ts';
-import { checkObject, functionOption, integerOption, numberOption } from './config.ts';
+import { checkObject, functionOption, integerOption, numberOption } from '../core/config-checks.ts';
 import { isCallerFault, report, run, type ExecuteOptions, type Policy, type ResilienceEventType, type Work } from './policy.ts';
 
 /** `closed`: calls pass. `open`: calls fail fast. `half-open`: a bounded number of probe calls pass. */

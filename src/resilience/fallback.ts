@@ -1,6 +1,6 @@
 /** The fallback policy: when the work fails, an alternative answers instead. */
 import { HappenError } from '../core/errors.ts';
-import { checkObject, functionOption, invalidConfig } from './config.ts';
+import { checkObject, functionOption, invalidConfig } from '../core/config-checks.ts';
 import { isCallerFault, report, run, type ExecuteOptions, type Policy, type Work } from './policy.ts';
 
 /** Options of {@link fallback}. */

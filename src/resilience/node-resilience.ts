@@ -6,7 +6,7 @@ import type { HappenNode } from '../core/node-api.ts';
 import { compilePattern, type Pattern, type TypeMatcher } from '../core/pattern.ts';
 import { bulkhead, isBulkhead, type Bulkhead, type BulkheadOptions } from './bulkhead.ts';
 import { circuitBreaker, isCircuitBreaker, type BreakerOptions, type CircuitBreaker } from './circuit-breaker.ts';
-import { checkObject, invalidConfig, nodeIdOption } from './config.ts';
+import { checkObject, invalidConfig, nodeIdOption } from '../core/config-checks.ts';
 import { fallback } from './fallback.ts';
 import { RESILIENCE_EVENTS, wrap, type Policy, type ResilienceEvent } from './policy.ts';
 import { retry, type RetryConfig } from './retry.ts';

@@ -3,7 +3,7 @@
  * work — a function of the call's `AbortSignal` — and decides how failures, slowness and load are met.
  */
 import { HappenError } from '../core/errors.ts';
-import { invalidConfig } from './config.ts';
+import { invalidConfig } from '../core/config-checks.ts';
 
 /** The work a policy runs: given the signal that aborts this attempt, returns a value or a promise of one. */
 export type Work<T> = (signal: AbortSignal) => T | PromiseLike<T>;

@@ -5,7 +5,7 @@ import type { EventInput } from '../core/event.ts';
 import type { HappenNode } from '../core/node-api.ts';
 import { isBulkhead, type Bulkhead } from './bulkhead.ts';
 import { isBreakerRegistry, isCircuitBreaker, type BreakerRegistry, type CircuitBreaker } from './circuit-breaker.ts';
-import { checkObject, invalidConfig, nodeIdOption } from './config.ts';
+import { checkObject, invalidConfig, nodeIdOption } from '../core/config-checks.ts';
 import { fallback } from './fallback.ts';
 import { abortError, wrap, type Policy, type ResilienceEvent } from './policy.ts';
 import { retry, type RetryConfig } from './retry.ts';

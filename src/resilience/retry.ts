@@ -1,7 +1,7 @@
 /** The retry policy: failed attempts are tried again after the mesh's backoff schedule. */
 import { HappenError } from '../core/errors.ts';
 import { retryDelay } from '../mesh/retry.ts';
-import { checkObject, functionOption, integerOption, numberOption } from './config.ts';
+import { checkObject, functionOption, integerOption, numberOption } from '../core/config-checks.ts';
 import { isCallerFault, report, run, sleep, type ExecuteOptions, type Policy, type Work } from './policy.ts';
 
 /** Options of {@link retry}. Delays follow `retryDelay` from the mesh: exponential, capped, jittered. */

@@ -1,6 +1,6 @@
 /** The timeout policy: each run gets a signal that aborts when its time is up. */
 import { HappenError } from '../core/errors.ts';
-import { invalidConfig } from './config.ts';
+import { invalidConfig } from '../core/config-checks.ts';
 import { abortError, report, type ExecuteOptions, type Policy, type Work } from './policy.ts';
 
 /** A timeout policy, with its limit. */

@@ -1,5 +1,8 @@
-/** Checks of policy configuration: bad config fails at once with a typed `INVALID_CONFIG` error. */
-import { HappenError } from '../core/errors.ts';
+/**
+ * Checks of configuration objects for the outer layers (resilience, observability, ...): bad config
+ * fails at once with a typed `INVALID_CONFIG` error naming the option. Not part of core's public entry.
+ */
+import { HappenError } from './errors.ts';
 
 /** A `validation` / `INVALID_CONFIG` error naming what was misconfigured. */
 export function invalidConfig(what: string, message: string): HappenError {
@@ -51,8 +54,11 @@ export function nodeIdOption(what: string, name: string, value: unknown): string
   return value;
 }
 
-function describe(value: unknown): string {
+/** A short description of a bad value for error messages. */
+export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  return Array.isArray(value) ? 'an array' : typeof value;
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null || typeof value !== 'object') return String(value);
+  return 'an object';
 }
