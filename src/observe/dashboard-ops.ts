@@ -1,15 +1,10 @@
 /**
- * How the dashboard asks systems for their health and dead letters: a small system inside the hub,
- * joined to the mesh's relay in-process, sends the ops contract's events to each system's ops node and
- * returns the answers. It exists only while asked: it starts on the first question and closes after
- * `idleMs` without one, so an idle hub (a hibernating Durable Object) hosts nothing.
+ * How the dashboard asks systems for their health and dead letters: the hub's asker (`hub-asker.ts`)
+ * sends the ops contract's events to each system's ops node and returns the answers.
  */
-import { createHappen } from '../core/index.ts';
 import { HappenError, type SerializedError } from '../core/errors.ts';
-import type { HappenNode } from '../core/node-api.ts';
-import { localTransport } from '../hub/local.ts';
 import type { Relay } from '../hub/relay.ts';
-import { mesh, type Mesh } from '../mesh/mesh.ts';
+import { hubAsker, meshSystems } from './hub-asker.ts';
 import { OPS_EVENTS, opsNodeId, type DeadLetterSummary, type SystemHealth } from './ops-contract.ts';
 
 /** Options for {@link createOpsClient}. */
@@ -42,43 +37,11 @@ export function createOpsClient(relay: Relay, options: OpsClientOptions = {}): O
   const id = options.id ?? 'happen.dashboard';
   const timeoutMs = options.timeoutMs ?? 2_000;
   const idleMs = options.idleMs ?? 60_000;
-  let hosted: { link: Mesh; node: HappenNode } | undefined;
-  let idle: ReturnType<typeof setTimeout> | undefined;
-
-  async function node(): Promise<HappenNode> {
-    clearTimeout(idle);
-    idle = setTimeout(() => void shut(), idleMs);
-    (idle as { unref?: () => void }).unref?.();
-    if (!hosted) {
-      // Trusted in-process, so it joins with claims of its own when the hub requires tokens.
-      const at = Date.now();
-      const link = mesh({ transports: [localTransport(relay, { claims: { sub: id, iat: at, exp: Number.MAX_SAFE_INTEGER } })] });
-      const happen = createHappen({ id, extensions: [link] });
-      hosted = { link, node: happen.createNode(id) };
-    }
-    await hosted.link.ready; // a send before the local link opens would go nowhere
-    return hosted.node;
-  }
-
-  async function shut(): Promise<void> {
-    clearTimeout(idle);
-    const was = hosted;
-    hosted = undefined;
-    await was?.link.close();
-  }
-
-  function systems(): Array<{ system: string; ops: boolean }> {
-    const found = new Map<string, boolean>();
-    for (const peer of relay.peers()) {
-      const state = relay.state(peer);
-      if (state?.system === undefined || state.system === id) continue;
-      found.set(state.system, (found.get(state.system) ?? false) || state.nodes.includes(opsNodeId(state.system)));
-    }
-    return [...found].sort(([a], [b]) => (a < b ? -1 : 1)).map(([system, ops]) => ({ system, ops }));
-  }
+  const asker = hubAsker(relay, { id, idleMs });
+  const systems = () => meshSystems(relay, id);
 
   async function ask<T>(system: string, type: string, payload: unknown): Promise<T> {
-    return (await node()).send<T>(opsNodeId(system), { type, payload }).return({ timeout: timeoutMs });
+    return (await asker.node()).send<T>(opsNodeId(system), { type, payload }).return({ timeout: timeoutMs });
   }
 
   /** Asks every system with an ops node at once; a silent or failing one is reported, not thrown. */
@@ -114,7 +77,7 @@ export function createOpsClient(relay: Relay, options: OpsClientOptions = {}): O
       known(system);
       return ask<{ discarded: boolean }>(system, OPS_EVENTS.discard, { key });
     },
-    close: shut,
+    close: asker.close,
   };
 }
 

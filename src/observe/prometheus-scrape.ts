@@ -1,15 +1,11 @@
 /**
- * How the hub collects its systems' metrics: per mesh, a small system hosted in the hub and joined to
- * the relay in-process asks the ops node of every system the relay's peer table lists with one, each
- * with a short timeout. It lives only while scraped, so an idle hub hosts nothing.
+ * How the hub collects its systems' metrics: per mesh, the hub's asker (`hub-asker.ts`) asks the ops
+ * node of every system the relay's peer table lists with one, each with a short timeout.
  */
-import { createHappen } from '../core/index.ts';
 import { HappenError } from '../core/errors.ts';
 import type { HappenExtension } from '../core/extension.ts';
-import type { HappenNode } from '../core/node-api.ts';
-import { localTransport } from '../hub/local.ts';
 import type { Relay } from '../hub/relay.ts';
-import { mesh, type Mesh } from '../mesh/mesh.ts';
+import { hubAsker, meshSystems } from './hub-asker.ts';
 import { OPS_EVENTS, opsNodeId, type MetricsSnapshot } from './ops-contract.ts';
 
 /** One system's answer to a scrape. */
@@ -25,49 +21,20 @@ export interface MeshScraper {
 /** Creates the scraper of one relay; nothing joins it until the first scrape. */
 export function meshScraper(relay: Relay, options: { id: string; timeoutMs: number; idleMs: number; extensions: () => HappenExtension[] }): MeshScraper {
   const { id, timeoutMs, idleMs } = options;
-  let hosted: { link: Mesh; node: HappenNode } | undefined;
-  let idle: ReturnType<typeof setTimeout> | undefined;
-
-  async function node(): Promise<HappenNode> {
-    clearTimeout(idle);
-    idle = setTimeout(() => void close(), idleMs);
-    (idle as { unref?: () => void }).unref?.();
-    if (!hosted) {
-      // Trusted in-process: it joins with claims of its own when the hub requires tokens.
-      const link = mesh({ transports: [localTransport(relay, { claims: { sub: id, iat: Date.now(), exp: Number.MAX_SAFE_INTEGER } })] });
-      hosted = { link, node: createHappen({ id, extensions: [...options.extensions(), link] }).createNode(id) };
-    }
-    await hosted.link.ready;
-    return hosted.node;
-  }
-
-  async function close(): Promise<void> {
-    clearTimeout(idle);
-    const was = hosted;
-    hosted = undefined;
-    await was?.link.close();
-  }
-
+  const asker = hubAsker(relay, options);
   // The systems that announced an ops node, from the relay's own table (no presence to wait for).
-  function targets(): string[] {
-    const found = new Set<string>();
-    for (const peer of relay.peers()) {
-      const state = relay.state(peer);
-      if (state?.system !== undefined && state.system !== id && state.nodes.includes(opsNodeId(state.system))) found.add(state.system);
-    }
-    return [...found].sort();
-  }
+  const targets = () => meshSystems(relay, id).filter((s) => s.ops).map((s) => s.system);
 
   return {
     async scrape() {
       const systems = targets();
       if (systems.length === 0) return [];
-      const asker = await node();
+      const from = await asker.node();
       return Promise.all(
         systems.map(async (system): Promise<ScrapeResult> => {
           const started = Date.now();
           try {
-            const answer = await asker.send<MetricsSnapshot>(opsNodeId(system), { type: OPS_EVENTS.metrics, payload: {} }).return({ timeout: timeoutMs });
+            const answer = await from.send<MetricsSnapshot>(opsNodeId(system), { type: OPS_EVENTS.metrics, payload: {} }).return({ timeout: timeoutMs });
             if (typeof answer !== 'object' || answer === null || !Array.isArray(answer.metrics)) {
               throw new HappenError('validation', 'INVALID_METRICS', `${system} answered ${OPS_EVENTS.metrics} with something that is not a metrics snapshot`);
             }
@@ -79,6 +46,6 @@ export function meshScraper(relay: Relay, options: { id: string; timeoutMs: numb
         }),
       );
     },
-    close,
+    close: asker.close,
   };
 }
