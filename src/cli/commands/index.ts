@@ -4,11 +4,20 @@
  */
 import type { Command } from '../args.ts';
 import { createNode } from './create-node.ts';
+import { dev } from './dev.ts';
 import { init } from './init.ts';
+import { inspect } from './inspect.ts';
+import { replay } from './replay.ts';
+import { status } from './status.ts';
+import { tail } from './tail.ts';
 
 /** The registered commands. */
 export const commands: readonly Command[] = [
   init,
   createNode,
-  // dev, tail, inspect, status, replay: one line each, imported from ./<name>.ts
+  dev,
+  tail,
+  inspect,
+  status,
+  replay,
 ];
