@@ -100,7 +100,7 @@ Options:
       [
         range === undefined
           ? `${shown(logFile)} holds no events${from !== undefined || to !== undefined ? ' in that range' : ''}: ${node.id} keeps its initial state.`
-          : `Replayed events ${range.from}-${range.to} of ${shown(logFile)} into ${node.id}: ${entries.length} events, ${handled} handled.`,
+          : `Replayed events ${range.from}-${range.to} of ${shown(logFile)} into ${node.id}: ${entries.length} event${entries.length === 1 ? '' : 's'}, ${handled} handled.`,
         'State:',
         JSON.stringify(state, null, 2) ?? 'undefined',
       ].join('\n'),
