@@ -40,6 +40,7 @@ const background = (args: string[], cwd: string) => {
 };
 const json = (line: string) => JSON.parse(line) as Record<string, any>;
 const alive = (pid: number) => {
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`not a process id: ${pid}`); // kill(0 or -1) would reach a whole group
   try {
     process.kill(pid, 0);
     return true;
