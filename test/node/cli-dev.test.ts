@@ -6,8 +6,10 @@
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { serveHub, type HubServer, type NodeHubOptions } from '../../src/cli/hub-node.ts';
@@ -21,6 +23,7 @@ import { mesh, type Mesh } from '../../src/mesh/index.ts';
 import { observability } from '../../src/observe/observability.ts';
 import { websocket } from '../../src/transports/websocket.ts';
 import { freePort } from '../free-port.mjs';
+import { ROOT, start } from './cli-project.ts';
 
 const SECRET = 'a-test-secret-of-32-characters!!';
 let tmp: string;
@@ -261,6 +264,18 @@ describe('[node] happen dev', () => {
     expect(existsSync(join(dir, '.happen'))).toBe(false);
   });
 
+  test('node processes do not outlive a dev that is killed outright', async () => {
+    const dir = await devProject('orphans', { 'echo.ts': echoNode('hi') });
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href; // from the repo: the project has none
+    const dev = start(process.execPath, ['--import', tsx, join(ROOT, 'src/cli/main.ts'), 'dev', '--port', '0', '--json'], { cwd: dir });
+    cleanup.push(() => void dev.child.kill('SIGKILL'));
+    const running = JSON.parse(await dev.line('stdout', (l) => l.includes('"state":"running"'))) as { pid: number };
+    expect(alive(running.pid)).toBe(true);
+    dev.child.kill('SIGKILL');
+    await dev.exited;
+    await until(() => expect(alive(running.pid)).toBe(false), 5_000); // its IPC channel closed: it left on its own
+  });
+
   test('usage and setup errors: no config, a bad port, a port in use, a node file that is missing', async () => {
     const empty = join(tmp, 'no-project');
     await mkdir(empty, { recursive: true });
@@ -299,8 +314,8 @@ async function meshOfThree(options: NodeHubOptions = {}, token?: (system: string
   const ui = client.happen.createNode('ui');
   await client.link.waitForNode('orders');
   await shop.link.waitForNode('billing');
-  const place = async (amount: number) => {
-    const handle = ui.send('orders', { type: 'order.place', payload: { amount } });
+  const place = async (amount: number, correlationId?: string) => {
+    const handle = ui.send('orders', { type: 'order.place', payload: { amount }, ...(correlationId ? { correlationId } : {}) });
     expect(await handle.return({ timeout: 5_000 })).toEqual({ charged: amount });
     return handle.event.context.causal.correlationId;
   };
@@ -417,6 +432,14 @@ describe('[node] happen tail, inspect and status', () => {
     const lines = human.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`Flow ${correlation}: 4 events across ui (client-sys), orders (shop-sys), billing (billing-sys)`);
     expect(lines.slice(1).map((l) => l.replace(/\s+\+\d+ ms.*$/, ''))).toEqual(['  order.place  ui → orders', '  └ billing.charge  orders → billing', '    └ happen.reply  billing → orders', '  └ happen.reply  orders → ui']);
+
+    // --follow: a flow that has not happened yet grows as a tree while it runs.
+    const follow = capture(tmp);
+    const growing = runCli(['inspect', '--hub', server.url, '--mesh', 'shop', '--correlation', 'flow-7', '--follow', '--count', '4'], follow.io);
+    await until(() => expect(follow.stderr).toContain('following'));
+    await place(7, 'flow-7');
+    expect(await growing).toBe(0);
+    expect(follow.stdout.trimEnd().split('\n').map((l) => l.replace(/\s+\+\d+ ms.*$/, ''))).toEqual(lines.slice(1).map((l) => l.replace(/\s+\+\d+ ms.*$/, '')));
 
     const unknown = capture(tmp);
     expect(await runCli(['inspect', '--hub', server.url, '--mesh', 'shop', '--correlation', 'nope'], unknown.io)).toBe(1);
