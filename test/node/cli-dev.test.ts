@@ -215,7 +215,15 @@ describe('[node] happen dev', () => {
     const { happen, link } = await system(`${hubLine.url}/mesh/devmesh`, 'client');
     const ui = happen.createNode('ui');
     await link.waitForNode('echo');
-    expect(await ui.send('echo', { type: 'echo.say', payload: { text: 'Ada' } }).return({ timeout: 5_000 })).toBe('hello Ada');
+    const say = ui.send('echo', { type: 'echo.say', payload: { text: 'Ada' } });
+    expect(await say.return({ timeout: 5_000 })).toBe('hello Ada');
+    // dev's hub taps its mesh from the start: a flow nobody watched can be inspected afterwards.
+    const inspected = capture(dir);
+    expect(await runCli(['inspect', '--hub', hubLine.url, '--correlation', say.event.context.causal.correlationId, '--json'], inspected.io)).toBe(0);
+    expect(JSON.parse(inspected.stdout).steps.map((s: any) => [s.event.type, s.from, s.to])).toEqual([
+      ['echo.say', 'ui', 'echo'],
+      ['happen.reply', 'echo', 'ui'],
+    ]);
 
     // A crash inside the module's process: restarted after the backoff.
     const first = json().find((l) => l.file === 'src/nodes/echo.ts' && l.state === 'running')!;

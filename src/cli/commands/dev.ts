@@ -82,6 +82,9 @@ export async function runDev(io: Io, json: boolean, options: DevOptions = {}): P
   const meshUrl = `${hub.url}/mesh/${encodeURIComponent(config.mesh)}`;
   const token = config.hub.secret === undefined ? '' : `?token=${await createDashboardToken(config.hub.secret, { mesh: config.mesh, ttlMs: 12 * 3_600_000 })}`;
   const dashboard = config.observability.dashboard ? `${hub.url}/dashboard/mesh/${encodeURIComponent(config.mesh)}${token}` : undefined;
+  // Tap the mesh from the start (and, with the endless linger, for good): a flow can then be
+  // inspected after it ran, not only while a dashboard or tail was looking.
+  if (dashboard) await fetch(`${hub.url}/dashboard/api/${encodeURIComponent(config.mesh)}/nodes${token}`).then((r) => r.body?.cancel()).catch(() => {});
   const logDir = options.record === false ? undefined : join(root, LOG_DIR);
   if (logDir !== undefined) rotateLogs(logDir);
   const shown = (file: string) => relative(io.cwd, file) || file;
@@ -159,7 +162,7 @@ async function startHub(loaded: LoadedConfig, port: number): Promise<HubServer> 
       hostname: config.hub.hostname,
       ...(config.hub.secret !== undefined ? { secret: config.hub.secret } : {}),
       storage: memoryStorage(config.storage.kind === 'memory' && config.storage.maxBytes !== undefined ? { maxBytes: config.storage.maxBytes } : {}),
-      dashboard: config.observability.dashboard ? {} : false,
+      dashboard: config.observability.dashboard ? { lingerMs: Number.POSITIVE_INFINITY } : false,
       metrics: config.observability.metrics ? {} : false,
     });
   } catch (error) {
