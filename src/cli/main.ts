@@ -25,7 +25,9 @@ export function helpText(): string {
     `  ${'help [cmd]'.padEnd(width)}this text, or a command's help (also: happen <cmd> --help)`,
     `  ${'--version'.padEnd(width)}print the version`,
     '',
-    'Every command takes --json: one JSON document on stdout, errors as one JSON line on stderr.',
+    'Every command takes --json for scripts: its result as one JSON document on stdout, except the',
+    'streaming ones (dev, tail, inspect while it follows), which print one JSON object per line.',
+    'Errors are one JSON line on stderr; progress goes to stderr too.',
     '',
     'Settings: happen.config.json, with HAPPEN_MESH, HAPPEN_HUB_PORT, HAPPEN_HUB_URL, HAPPEN_SECRET overriding it.',
   ].join('\n');

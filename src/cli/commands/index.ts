@@ -7,6 +7,7 @@ import { createNode } from './create-node.ts';
 import { dev } from './dev.ts';
 import { init } from './init.ts';
 import { inspect } from './inspect.ts';
+import { log } from './log-export.ts';
 import { replay } from './replay.ts';
 import { status } from './status.ts';
 import { tail } from './tail.ts';
@@ -20,4 +21,5 @@ export const commands: readonly Command[] = [
   inspect,
   status,
   replay,
+  log,
 ];
