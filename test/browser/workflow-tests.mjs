@@ -29,7 +29,8 @@ async function until(tab, id, status, timeout = 10_000) {
   }
 }
 
-const SLEEP_MS = 1_200;
+// Long enough that the reload lands mid-sleep even on a loaded machine (the browser tests run side by side).
+const SLEEP_MS = 4_000;
 
 export const workflowTests = [
   {
@@ -40,7 +41,9 @@ export const workflowTests = [
       await tab.call('start', 'trip', SLEEP_MS);
       const asleep = await until(tab, 'trip', 'sleeping');
       equal(asleep.currentStep, 'nap', 'the step it sleeps in');
-      await sleep(500);
+      await sleep(300);
+      const before = await tab.call('instance', 'trip');
+      equal(before.status, 'sleeping', 'status just before the reload');
       const reloadedAt = Date.now();
       await page.reload();
       tab = await load(page, origin);
