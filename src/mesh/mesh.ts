@@ -4,6 +4,7 @@ import type { EventRouter, HappenExtension } from '../core/extension.ts';
 import type { HappenNode } from '../core/node-api.ts';
 import type { Outcome } from '../core/hooks.ts';
 import type { Happen } from '../core/system.ts';
+import { onPageLifecycle } from '../platform/lifecycle.ts';
 import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, frameBytes, type FrameFormat } from '../transports/codec.ts';
 import { PROTOCOL_VERSION, type Frame } from '../transports/frames.ts';
 import { batchSettings, forEachFrame, isBatch, type BatchOptions } from '../transports/batch.ts';
@@ -128,6 +129,7 @@ export function mesh(options: MeshOptions): Mesh {
   const stats: MeshStats = { framesIn: 0, framesOut: 0, rejected: 0, duplicates: 0 };
   let system: Happen | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
+  let leavePage: () => void = () => {};
   let presenceQueued = false;
   let closed = false;
   let ready!: Promise<void>;
@@ -317,6 +319,13 @@ export function mesh(options: MeshOptions): Mesh {
       ready.catch(() => {});
       timer = setInterval(heartbeat, heartbeatMs);
       (timer as { unref?: () => void }).unref?.(); // a heartbeat alone should not keep a process alive
+      // A tab that closes (or is frozen into the back/forward cache) says goodbye at once rather than
+      // leaving its peers to wait out the heartbeat window; back from the cache, it announces itself again.
+      leavePage = onPageLifecycle((phase) => {
+        if (closed) return;
+        sendFrame(phase === 'hide' ? { v: PROTOCOL_VERSION, t: 'bye', system: happen.id } : presence(), open);
+        for (const batcher of batchers.values()) batcher.flush();
+      });
     },
     queue: () => durability?.queue() ?? { depth: 0, oldestAgeMs: 0 },
     get deadLetters() {
@@ -368,6 +377,7 @@ export function mesh(options: MeshOptions): Mesh {
       }
       for (const batcher of batchers.values()) batcher.flush(); // the goodbye and what waited with it
       closed = true;
+      leavePage();
       if (timer !== undefined) clearInterval(timer);
       durability?.close();
       open.clear();

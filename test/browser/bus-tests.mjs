@@ -193,4 +193,19 @@ export const busTests = [
       same(await a.evaluate(() => window.meshTab.heard()), both, 'what tab A heard');
     },
   },
+  {
+    name: 'transports › broadcast-channel › mesh: a tab that closes says goodbye on pagehide: the other tab sees its node leave at once (reason bye), not after missed heartbeats',
+    async run(page, origin) {
+      const a = await openMeshTab(page.context(), origin, 'tab-a', 'a-node');
+      const b = await openMeshTab(page.context(), origin, 'tab-b', 'b-node');
+      await a.evaluate(() => window.meshTab.waitForNode('b-node'));
+      const closedAt = Date.now();
+      await b.close({ runBeforeUnload: true });
+      const gone = await waitFor(async () => (await a.evaluate(() => window.meshTab.left())).find((l) => l.node === 'b-node'), 'b-node to leave tab A');
+      equal(gone.reason, 'bye', 'why b-node left');
+      // Heartbeats are 200 ms apart and a peer is dropped after three missed: a goodbye is well inside that.
+      if (gone.at - closedAt > 500) throw new Error(`b-node left ${gone.at - closedAt} ms after its tab closed`);
+      return `left ${gone.at - closedAt} ms after the tab closed`;
+    },
+  },
 ];

@@ -11,6 +11,7 @@ let happen: Happen;
 let node: HappenNode;
 let waitForNode: (id: string, options: { timeout: number }) => Promise<void>;
 const heard: string[] = [];
+const left: Array<{ node: string; system: string; reason: string; at: number }> = [];
 
 /** Starts this tab's system `system` with one node, `nodeId`, on the mesh `systems`. */
 async function start(system: string, nodeId: string): Promise<void> {
@@ -22,6 +23,7 @@ async function start(system: string, nodeId: string): Promise<void> {
     ctx.broadcast({ type: 'greeted', payload: { name: event.payload.name } });
     return { hello: event.payload.name, from: nodeId };
   });
+  node.on('mesh.node.left', (event) => void left.push({ ...event.payload, at: Date.now() }));
   node.on('{greeted,news}', (event) => void heard.push(`${event.type}:${JSON.stringify(event.payload)}@${event.context.causal.sender}`));
   await m.ready;
 }
@@ -45,4 +47,4 @@ function news(text: string): void {
   node.broadcast({ type: 'news', payload: { text } });
 }
 
-(globalThis as Record<string, unknown>).meshTab = { start, greet, news, heard: () => heard, waitForNode: (id: string) => waitForNode(id, { timeout: 5_000 }) };
+(globalThis as Record<string, unknown>).meshTab = { start, greet, news, heard: () => heard, left: () => left, waitForNode: (id: string) => waitForNode(id, { timeout: 5_000 }) };
