@@ -13,25 +13,34 @@ export interface Middleware {
   handle?(event: HappenEvent, ctx: HandlerContext, next: () => unknown): unknown;
 }
 
-/** Composes emit middleware around a final step. */
-export function composeEmit(list: Middleware[], final: (event: HappenEvent) => void): (event: HappenEvent) => void {
-  let chain = final;
+/** A node's emit middleware, composed once: runs them around `final` for one event. */
+export type EmitChain = (event: HappenEvent, final: (event: HappenEvent) => void) => void;
+/** A node's handle middleware, composed once: runs them around `run` for one event. */
+export type HandleChain = (event: HappenEvent, ctx: HandlerContext, run: () => unknown) => unknown;
+
+// Composed when the middleware change, not per event: the innermost middleware gets the caller's own
+// `final`/`run`, so one middleware costs a plain call and each further one a single `next` closure.
+
+/** Composes the emit middleware of a list (`undefined` when none has `emit`). */
+export function composeEmit(list: Middleware[]): EmitChain | undefined {
+  let chain: EmitChain | undefined;
   for (let i = list.length - 1; i >= 0; i--) {
     const mw = list[i]!;
+    const inner = chain;
     if (!mw.emit) continue;
-    const next = chain;
-    chain = (event) => mw.emit!(event, next);
+    chain = inner ? (event, final) => mw.emit!(event, (out) => inner(out, final)) : (event, final) => mw.emit!(event, final);
   }
   return chain;
 }
 
-/** Composes handle middleware around running the handlers. */
-export function composeHandle(
-  list: Middleware[],
-): (event: HappenEvent, ctx: HandlerContext, run: () => unknown) => unknown {
-  const handlers = list.filter((mw) => mw.handle);
-  return (event, ctx, run) => {
-    const dispatch = (i: number): unknown => (i === handlers.length ? run() : handlers[i]!.handle!(event, ctx, () => dispatch(i + 1)));
-    return dispatch(0);
-  };
+/** Composes the handle middleware of a list (`undefined` when none has `handle`). */
+export function composeHandle(list: Middleware[]): HandleChain | undefined {
+  let chain: HandleChain | undefined;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const mw = list[i]!;
+    const inner = chain;
+    if (!mw.handle) continue;
+    chain = inner ? (event, ctx, run) => mw.handle!(event, ctx, () => inner(event, ctx, run)) : (event, ctx, run) => mw.handle!(event, ctx, run);
+  }
+  return chain;
 }

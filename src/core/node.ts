@@ -3,7 +3,7 @@ import { HandlerContext, type Views } from './context.ts';
 import { HappenError } from './errors.ts';
 import { assertEventType, ERROR_EVENT, type EventInput, type HappenEvent } from './event.ts';
 import { HookRegistry, type HookKind, type HookOptions, type HookSignatures, type Outcome } from './hooks.ts';
-import { composeEmit, composeHandle, type Middleware } from './middleware.ts';
+import { composeEmit, composeHandle, type EmitChain, type HandleChain, type Middleware } from './middleware.ts';
 import { compilePattern, type Pattern, type TypeMatcher } from './pattern.ts';
 import { isEventDefinition, isStandardSchema, validatePayload, type EventDefinition, type StandardSchemaV1 } from './schema.ts';
 import { SendHandle, type SendResult } from './send-handle.ts';
@@ -52,11 +52,14 @@ export class NodeImpl<S = any> implements HappenNode<S> {
   #subs: Subscription[] = [];
   #byType = new Map<string, Subscription[]>();
   #middleware: Middleware[] = [];
-  #emitMiddleware: Middleware[] = [];
-  #handleChain: ReturnType<typeof composeHandle> | undefined;
+  #emitChain: EmitChain | undefined;
+  #handleChain: HandleChain | undefined;
   // Whether handling needs no hooks or middleware: checked per delivery, so kept as one flag.
   #plainReceive = true;
   #hasPreEmit = false;
+  // Per-delivery checks of the slow path, kept as flags so no hook list is built for nothing.
+  #hasPreHandle = false;
+  #hasPostHandle = false;
 
   constructor(
     readonly id: string,
@@ -170,8 +173,8 @@ export class NodeImpl<S = any> implements HappenNode<S> {
 
   use(...middleware: Middleware[]): this {
     this.#middleware = [...this.#middleware, ...middleware];
-    this.#emitMiddleware = this.#middleware.filter((m) => m.emit);
-    this.#handleChain = this.#middleware.some((m) => m.handle) ? composeHandle(this.#middleware) : undefined;
+    this.#emitChain = composeEmit(this.#middleware);
+    this.#handleChain = composeHandle(this.#middleware);
     this.pipelineChanged();
     return this;
   }
@@ -262,7 +265,7 @@ export class NodeImpl<S = any> implements HappenNode<S> {
 
   // Runs preEmit hooks and emit middleware; returns the event that left, or undefined if dropped.
   private leave(event: HappenEvent, handle: SendHandle | undefined, options: EmitOptions): HappenEvent | undefined {
-    if (this.#replaying === 0 && !this.#hasPreEmit && this.#emitMiddleware.length === 0) {
+    if (this.#replaying === 0 && !this.#hasPreEmit && this.#emitChain === undefined) {
       if (handle) handle.event = event;
       this.#accepted = this.system.dispatchFrom(this, event, handle, options);
       return event;
@@ -283,17 +286,18 @@ export class NodeImpl<S = any> implements HappenNode<S> {
         if (replaced !== undefined) event = replaced;
       }
     }
-    if (this.#emitMiddleware.length === 0) {
+    const chain = this.#emitChain;
+    if (chain === undefined) {
       if (handle) handle.event = event;
       this.#accepted = this.system.dispatchFrom(this, event, handle, options);
       return event;
     }
     let left: HappenEvent | undefined;
-    composeEmit(this.#emitMiddleware, (final) => {
+    chain(event, (final) => {
       left = final;
       if (handle) handle.event = final;
       this.#accepted = this.system.dispatchFrom(this, final, handle, options);
-    })(event);
+    });
     return left ?? event;
   }
 
@@ -349,45 +353,51 @@ export class NodeImpl<S = any> implements HappenNode<S> {
   private runPipeline(event: HappenEvent, ctx: HandlerContext, subs: Subscription[], handle: SendHandle | undefined): void {
     let result: unknown;
     try {
-      for (const hook of this.hooks.for('preHandle', event.type)) {
-        if (hook(event, ctx) === false) {
-          this.finish(event, ctx, handle, { ok: true, value: undefined });
-          return;
+      if (this.#hasPreHandle) {
+        for (const hook of this.hooks.for('preHandle', event.type)) {
+          if (hook(event, ctx) === false) return this.finish(event, ctx, handle, undefined);
         }
       }
-      const run = () => {
-        const r = this.runAll(event, ctx, subs, true);
-        return isThenable(r) ? r.then(unwrapFailure) : unwrapFailure(r);
-      };
-      result = this.#handleChain ? this.#handleChain(event, ctx, run) : run();
+      const chain = this.#handleChain;
+      // The one closure a delivery through middleware needs: its `next`.
+      result = chain === undefined ? this.runDeferred(event, ctx, subs) : chain(event, ctx, () => this.runDeferred(event, ctx, subs));
     } catch (error) {
       result = this.fail(event, error);
     }
     if (isThenable(result)) {
       this.system.track(
         Promise.resolve(result).then(
-          (value) => this.finish(event, ctx, handle, { ok: true, value }),
-          (error) => this.finish(event, ctx, handle, { ok: false, error: this.fail(event, error).error }),
+          (value) => this.finish(event, ctx, handle, value),
+          (error) => this.finish(event, ctx, handle, this.fail(event, error)),
         ),
       );
-    } else {
-      this.finish(event, ctx, handle, result instanceof Failure ? { ok: false, error: result.error } : { ok: true, value: result });
-    }
+    } else this.finish(event, ctx, handle, result);
   }
 
-  private finish(event: HappenEvent, ctx: HandlerContext, handle: SendHandle | undefined, outcome: Outcome): void {
-    try {
-      for (const hook of this.hooks.for('postHandle', event.type)) hook(event, ctx, outcome);
-    } catch (error) {
-      this.fail(event, error);
+  // The handlers, as middleware's `next` runs them: a failure throws (or rejects) instead of being reported here.
+  private runDeferred(event: HappenEvent, ctx: HandlerContext, subs: Subscription[]): unknown {
+    const r = this.runAll(event, ctx, subs, true);
+    return isThenable(r) ? r.then(unwrapFailure) : unwrapFailure(r);
+  }
+
+  // Ends a delivery with its result (a value, or a Failure); the outcome object is built only for postHandle hooks.
+  private finish(event: HappenEvent, ctx: HandlerContext, handle: SendHandle | undefined, result: unknown): void {
+    if (this.#hasPostHandle) {
+      const outcome: Outcome = result instanceof Failure ? { ok: false, error: result.error } : { ok: true, value: result };
+      try {
+        for (const hook of this.hooks.for('postHandle', event.type)) hook(event, ctx, outcome);
+      } catch (error) {
+        this.fail(event, error);
+      }
     }
-    if (handle !== undefined) this.system.settleSend(handle, this.id, outcome.ok ? outcome.value : new Failure(outcome.error));
+    if (handle !== undefined) this.system.settleSend(handle, this.id, result);
   }
 
   private pipelineChanged(): void {
     this.#hasPreEmit = this.hooks.has('preEmit');
-    this.#plainReceive =
-      this.#held === undefined && this.#handleChain === undefined && !this.hooks.has('preHandle') && !this.hooks.has('postHandle');
+    this.#hasPreHandle = this.hooks.has('preHandle');
+    this.#hasPostHandle = this.hooks.has('postHandle');
+    this.#plainReceive = this.#held === undefined && this.#handleChain === undefined && !this.#hasPreHandle && !this.#hasPostHandle;
   }
 
   private subscriptionsChanged(): void {
