@@ -84,7 +84,8 @@ const NO_DEAD_LETTERS: DeadLetters = { list: async () => [], get: async () => un
 /**
  * Creates the observability extension of one system: `createHappen({ observability: observability({ ... }) })`
  * (or list it among `extensions`). Every node gets a middleware, outermost, that counts, catches and
- * (one in `timingEvery`) times each handling — retries inside it included; the system's outgoing step
+ * (one in `timingEvery`) times each handling — retries inside it included — and, with tracing, traces
+ * it in the same middleware (the tracer's own when it is not one `createTracer` made); the system's outgoing step
  * counts what nodes emit. Metric families: see `metrics()` (each has its HELP text). With alert rules a
  * timer checks them every `health.checkEveryMs`: call `close()` when the system goes away. Throws `INVALID_CONFIG`.
  */
@@ -193,9 +194,14 @@ export function observability(options: ObservabilityOptions = {}): Observability
       if (options.opsNode !== false) ops = createOpsNode(system, { health, metrics, deadLetters }, () => void deadLettersTotal++);
     },
     nodeCreated(node: HappenNode) {
-      tracer?.nodeCreated?.(node);
-      // Innermost of the two, so a handling's duration is the handlers', not the tracer's.
-      if (metricsOn) node.use(new NodeProbe(registry.node(node.id), clocks, timingEvery));
+      // Inside the tracer's, so a handling's duration is the handlers', not the tracer's.
+      const probe = metricsOn ? new NodeProbe(registry.node(node.id), clocks, timingEvery) : undefined;
+      if (tracer?.middlewareFor) {
+        // One middleware doing both: a middleware costs each delivery a call and a `next` closure.
+        const traced = tracer.middlewareFor(node, probe);
+        if (traced) return void node.use(traced);
+      } else tracer?.nodeCreated?.(node);
+      if (probe) node.use(probe);
     },
     nodeRemoved(node: HappenNode) {
       tracer?.nodeRemoved?.(node);

@@ -10,11 +10,19 @@ export interface SinkStats {
 
 /** The exporters of one tracer, called safely. */
 export class SpanSinks {
+  /** Whether a sink keeps a context of its own that handlings must run inside (see {@link runIn}). */
+  readonly hasContext: boolean;
+  // The first sink that keeps one; found once, not per span.
+  readonly #context: SpanExporter | undefined;
+
   constructor(
     private readonly sinks: readonly SpanExporter[],
     private readonly now: () => number,
     private readonly stats: SinkStats,
-  ) {}
+  ) {
+    this.#context = sinks.find((s) => s.runIn !== undefined);
+    this.hasContext = this.#context !== undefined;
+  }
 
   /** Tells each exporter a span started (an id-assigning one may set its ids). */
   start(span: HappenSpan): void {
@@ -33,7 +41,7 @@ export class SpanSinks {
    * exporter failing before it ran `fn` must not lose the event: `fn` then runs plainly.
    */
   runIn(span: HappenSpan, fn: () => unknown): unknown {
-    const sink = this.sinks.find((s) => s.runIn !== undefined);
+    const sink = this.#context;
     if (sink === undefined) return fn();
     let ran = false;
     try {

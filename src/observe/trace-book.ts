@@ -63,8 +63,13 @@ export class TraceBook {
 
   /** Ends the synchronous part of a handling. */
   exit(handling: Handling): void {
-    const at = this.#running.lastIndexOf(handling);
-    if (at >= 0) this.#running.splice(at, 1);
+    const running = this.#running;
+    // Handlings nest, so the one ending is almost always the innermost.
+    if (running[running.length - 1] === handling) running.pop();
+    else {
+      const at = running.lastIndexOf(handling);
+      if (at >= 0) running.splice(at, 1);
+    }
   }
 
   /** Records a handling whose flow goes on asynchronously, until {@link untrack}. */

@@ -115,38 +115,100 @@ function lanesHex(lanes: 2 | 4): string {
   return hex16(a, b) + hex16(c, a === 0 && b === 0 && c === 0 && d === 0 ? 1 : d);
 }
 
-// One-entry caches: an emit and its handlings often ask for the same ids in a row; a Map would
-// cost more on a miss than the hash.
-let lastCorrelation = '';
-let lastTraceId = '';
-let lastEvent = '';
-let lastSpanId = '';
+// Direct-mapped caches, one slot per id, picked by the id's last two characters: a Happen id ends in
+// a base36 counter, so the ids of a burst (up to 1,296 in a row) each get a slot of their own, and
+// the emits and handlings of one event, or the events of one flow, find what the first of them
+// derived. A hit is usually the very same string (an identity check); a miss replaces the slot. The
+// tables are made on first use, so code that never traces does not pay for them.
+const SLOTS = 2048;
+let traceKeys: Array<string | undefined> | undefined;
+let traceValues: string[] = [];
+let spanKeys: Array<string | undefined> | undefined;
+let spanValues: string[] = [];
+let sampleKeys: Array<string | undefined> | undefined;
+let sampleValues = new Uint32Array(0);
+
+// A base36 digit's value (0-35) from its char code (other characters land anywhere, harmlessly).
+const digit = (c: number) => (c & 31) + ((c >> 6) & 1) * 25 - 16;
+function slotOf(text: string): number {
+  const n = text.length;
+  return n < 2 ? 0 : (digit(text.charCodeAt(n - 2)) * 36 + digit(text.charCodeAt(n - 1))) & (SLOTS - 1);
+}
+// Filled, so the arrays stay packed (a write far into an empty array would make it a dictionary).
+const table = () => new Array<string | undefined>(SLOTS).fill(undefined);
+const values = () => new Array<string>(SLOTS).fill('');
 
 /** The trace-id every system derives for a correlation id: fmix32(FNV-1a 32) of `t1:`…`t4:` + the id. */
 export function traceIdFor(correlationId: string): string {
-  if (correlationId === lastCorrelation) return lastTraceId;
-  seed(TRACE_SEEDS);
-  lanes4(correlationId);
-  lastTraceId = lanesHex(4);
-  lastCorrelation = correlationId;
-  return lastTraceId;
+  return traceOf(correlationId, true);
 }
 
 /** The span-id of an event (the span of its emit, parent of every handling of it): fmix32(FNV-1a 32) of `s1:`, `s2:` + the id. */
 export function spanIdFor(eventId: string): string {
-  if (eventId === lastEvent) return lastSpanId;
+  return spanOf(eventId, true);
+}
+
+/**
+ * {@link traceIdFor} for an event just emitted: derived and cached for its handlings, without first
+ * looking it up when the correlation id is the event's own, new id (a miss compares two strings,
+ * at a cost close to the hash's).
+ */
+export function emittedTraceIdFor(correlationId: string, eventId: string): string {
+  return traceOf(correlationId, correlationId !== eventId);
+}
+
+/** {@link spanIdFor} for an event just emitted, whose id is new: derived and cached, not looked up. */
+export function emittedSpanIdFor(eventId: string): string {
+  return spanOf(eventId, false);
+}
+
+function traceOf(correlationId: string, lookUp: boolean): string {
+  if (traceKeys === undefined) {
+    traceKeys = table();
+    traceValues = values();
+  }
+  const slot = slotOf(correlationId);
+  if (lookUp && traceKeys[slot] === correlationId) return traceValues[slot]!;
+  seed(TRACE_SEEDS);
+  lanes4(correlationId);
+  const traceId = lanesHex(4);
+  traceKeys[slot] = correlationId;
+  traceValues[slot] = traceId;
+  return traceId;
+}
+
+function spanOf(eventId: string, lookUp: boolean): string {
+  if (spanKeys === undefined) {
+    spanKeys = table();
+    spanValues = values();
+  }
+  const slot = slotOf(eventId);
+  if (lookUp && spanKeys[slot] === eventId) return spanValues[slot]!;
   seed(SPAN_SEEDS);
   lanes2(eventId);
-  lastSpanId = lanesHex(2);
-  lastEvent = eventId;
-  return lastSpanId;
+  const spanId = lanesHex(2);
+  spanKeys[slot] = eventId;
+  spanValues[slot] = spanId;
+  return spanId;
 }
 
 /** The span-id of one node's handling of an event: fmix32(FNV-1a 32) of `h1:`, `h2:` + node + `\n` + event id. */
 export function handlingSpanIdFor(eventId: string, node: string): string {
+  return handlingSpanIdAt(handlingSeed(node), eventId);
+}
+
+/** The two lanes of {@link handlingSpanIdFor} after `h1:`/`h2:` + node + `\n`: a node's handlings all start there. */
+export function handlingSeed(node: string): readonly [number, number] {
   seed(HANDLING_SEEDS);
   lanes2(node);
   lanes2('\n');
+  return [state[0]!, state[1]!];
+}
+
+/** {@link handlingSpanIdFor} from the node's {@link handlingSeed}: one pass over the event id. */
+export function handlingSpanIdAt(nodeSeed: readonly [number, number], eventId: string): string {
+  state[0] = nodeSeed[0];
+  state[1] = nodeSeed[1];
   lanes2(eventId);
   return lanesHex(2);
 }
@@ -165,11 +227,36 @@ export function sampledAt(traceId: string, rate: number): boolean {
 
 /**
  * {@link sampledAt} for a derived trace, straight from the correlation id: one hash lane (the
- * trace-id's last), so the traces a low rate drops cost a few tens of nanoseconds. No cache: a
- * miss, comparing two ids that share their prefix, would cost more than the hash.
+ * trace-id's last), computed once per correlation id and cached (see the caches above), so the
+ * traces a low rate drops cost one hash for their first event and a slot check for the others.
  */
 export function correlationSampledAt(correlationId: string, rate: number): boolean {
   if (rate >= 1) return true;
   if (!(rate > 0)) return false;
-  return fmix(lane(correlationId, SAMPLE_SEED)) / TWO_32 < rate;
+  return sampleOf(correlationId, true) / TWO_32 < rate;
+}
+
+/**
+ * {@link correlationSampledAt} for a correlation id no event had before (a root event's own, new
+ * id): the same decision, cached for the event's handlings and descendants, without first looking
+ * for it in the cache (a miss there compares two strings, which costs about as much as the hash).
+ */
+export function newCorrelationSampledAt(correlationId: string, rate: number): boolean {
+  if (rate >= 1) return true;
+  if (!(rate > 0)) return false;
+  return sampleOf(correlationId, false) / TWO_32 < rate;
+}
+
+// The trace-id's last 32 bits, as a number, for a correlation id.
+function sampleOf(correlationId: string, lookUp: boolean): number {
+  if (sampleKeys === undefined) {
+    sampleKeys = table();
+    sampleValues = new Uint32Array(SLOTS);
+  }
+  const slot = slotOf(correlationId);
+  if (lookUp && sampleKeys[slot] === correlationId) return sampleValues[slot]!;
+  const sample = fmix(lane(correlationId, SAMPLE_SEED));
+  sampleKeys[slot] = correlationId;
+  sampleValues[slot] = sample;
+  return sample;
 }

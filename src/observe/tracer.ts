@@ -5,6 +5,7 @@
  * stamped on the event as `context.traceparent`.
  */
 import { isThenable } from '../core/continuum.ts';
+import type { HandlerContext } from '../core/context.ts';
 import { ERROR_EVENT, REPLY_EVENT, type HappenEvent } from '../core/event.ts';
 import type { Middleware } from '../core/middleware.ts';
 import { SpanSinks } from './span-sinks.ts';
@@ -21,6 +22,7 @@ import {
   TRACEPARENT_FIELD,
   type TraceparentParts,
 } from './traceparent.ts';
+import { emittedSpanIdFor, emittedTraceIdFor, handlingSeed, handlingSpanIdAt, newCorrelationSampledAt } from './trace-ids.ts';
 
 /** What the recorder needs to know; {@link createTracer} fills it from its options. */
 export interface RecorderConfig {
@@ -41,6 +43,22 @@ export interface TracerStats {
   exporterErrors: number;
 }
 
+/**
+ * A handle step run inside a node's tracing, as if it were the next middleware (observability's
+ * metrics): one middleware then does both, without a `next` closure per event between them.
+ */
+export interface InnerHandle {
+  handle(event: HappenEvent, ctx: HandlerContext, next: () => unknown): unknown;
+}
+
+// One node as its tracing middleware sees it: what every handling there starts from.
+interface TracedNode {
+  node: string;
+  /** The hash lanes of its handling span ids after the node's part (see `handlingSeed`). */
+  seed: readonly [number, number];
+  inner: InnerHandle | undefined;
+}
+
 /** Records the spans of one system's nodes. */
 export class SpanRecorder {
   readonly stats: TracerStats = { spans: 0, invalidTraceparents: 0, exporterErrors: 0 };
@@ -55,16 +73,18 @@ export class SpanRecorder {
     this.#sinks = new SpanSinks(config.sinks, config.now, this.stats);
   }
 
-  /** The middleware that traces one node. */
-  middleware(node: string): Middleware {
+  /** The middleware that traces one node; `inner`'s handle runs inside it, innermost. */
+  middleware(node: string, inner?: InnerHandle): Middleware {
+    const traced: TracedNode = { node, seed: handlingSeed(node), inner };
     return {
       name: 'tracing',
       emit: (event, next) => this.emitted(node, event, next),
-      handle: (event, _ctx, next) => this.handled(node, event, next),
+      handle: (event, ctx, next) => this.handled(traced, event, ctx, next),
     };
   }
 
-  private handled(node: string, event: HappenEvent, next: () => unknown): unknown {
+  private handled(traced: TracedNode, event: HappenEvent, ctx: HandlerContext, next: () => unknown): unknown {
+    const { node, inner } = traced;
     const causal = event.context.causal;
     const carried = this.read(event.context[TRACEPARENT_FIELD]);
     let traceId: string;
@@ -74,38 +94,40 @@ export class SpanRecorder {
       traceId = carried.traceId;
       sampled = this.config.parentBased ? carried.sampled : sampledAt(traceId, this.config.samplingRate);
     } else {
-      const inherited = this.systemBuilt(event) && causal.causationId !== undefined ? this.#book.stampedTrace(causal.causationId) : undefined;
+      const inherited = causal.causationId !== undefined && this.systemBuilt(event) ? this.#book.stampedTrace(causal.causationId) : undefined;
       if (inherited !== undefined) {
         ({ traceId, sampled } = inherited);
         stamped = true;
       } else {
+        // Usually decided already, by this event's emit or an earlier event of its correlation.
         sampled = correlationSampledAt(causal.correlationId, this.config.samplingRate);
-        if (!sampled) return next(); // the common case at low rates: nothing recorded, nothing kept
+        // The common case at low rates: nothing recorded, nothing kept.
+        if (!sampled) return inner === undefined ? next() : inner.handle(event, ctx, next);
         traceId = traceIdFor(causal.correlationId);
       }
     }
-    const handling: Handling = { eventId: event.id, node, traceId, spanId: handlingSpanIdFor(event.id, node), sampled, correlationId: causal.correlationId, stamped };
+    const handling: Handling = { eventId: event.id, node, traceId, spanId: handlingSpanIdAt(traced.seed, event.id), sampled, correlationId: causal.correlationId, stamped };
     if (stamped) this.#book.keepStamped(event.id, traceId, sampled);
-    if (!sampled) return this.around(handling, undefined, next);
+    if (!sampled) return this.around(handling, undefined, event, ctx, next, inner);
     const span = this.open(event, node, handling, event.context.target === undefined ? SPAN_KIND.consumer : SPAN_KIND.server);
     span.parentSpanId = carried?.spanId ?? this.handlingParent(event);
-    span.attributes['happen.sender'] = causal.sender;
     this.#sinks.start(span);
     if (span.traceId !== traceId || span.spanId !== handling.spanId) {
       handling.traceId = span.traceId;
       handling.spanId = span.spanId;
       handling.stamped = true;
     }
-    return this.around(handling, span, next);
+    return this.around(handling, span, event, ctx, next, inner);
   }
 
   // Runs a handling with its record in place, ending its span as the flow settles.
-  private around(handling: Handling, span: HappenSpan | undefined, next: () => unknown): unknown {
+  private around(handling: Handling, span: HappenSpan | undefined, event: HappenEvent, ctx: HandlerContext, next: () => unknown, inner: InnerHandle | undefined): unknown {
     const book = this.#book;
     book.enter(handling);
     let result: unknown;
     try {
-      result = span === undefined ? next() : this.#sinks.runIn(span, next);
+      if (span !== undefined && this.#sinks.hasContext) result = this.#sinks.runIn(span, inner === undefined ? next : () => inner.handle(event, ctx, next));
+      else result = inner === undefined ? next() : inner.handle(event, ctx, next);
     } catch (error) {
       book.exit(handling);
       if (span) this.#sinks.end(span, error);
@@ -134,7 +156,7 @@ export class SpanRecorder {
   private emitted(node: string, event: HappenEvent, next: (event: HappenEvent) => void): void {
     if (event.type === ERROR_EVENT || event.type === REPLY_EVENT) return next(event); // they are not spans of their own
     const causal = event.context.causal;
-    const own = this.read(event.context[TRACEPARENT_FIELD]) ?? (causal.causationId === undefined ? this.activeParent() : undefined);
+    const own = this.read(event.context[TRACEPARENT_FIELD]) ?? (causal.causationId === undefined && this.config.activeParent !== undefined ? this.activeParent() : undefined);
     let traceId: string;
     let sampled: boolean;
     let parent: string | undefined;
@@ -152,15 +174,17 @@ export class SpanRecorder {
         parent = 'spanId' in cause ? cause.spanId : spanIdFor(causal.causationId!);
         stamp = cause.stamped || cause.correlationId !== causal.correlationId;
       } else {
-        sampled = correlationSampledAt(causal.correlationId, this.config.samplingRate);
+        // A root event's correlation id is usually its own new id: decided here for all its events.
+        const rate = this.config.samplingRate;
+        sampled = causal.correlationId === event.id ? newCorrelationSampledAt(event.id, rate) : correlationSampledAt(causal.correlationId, rate);
         if (!sampled) return next(event);
-        traceId = traceIdFor(causal.correlationId);
+        traceId = emittedTraceIdFor(causal.correlationId, event.id);
         // The sender was not handling the cause here: the cause's own span is the nearest known one.
         parent = causal.causationId === undefined ? undefined : spanIdFor(causal.causationId);
         stamp = false;
       }
     }
-    const spanId = spanIdFor(event.id);
+    const spanId = emittedSpanIdFor(event.id);
     if (!sampled) {
       if (stamp) this.#book.keepStamped(event.id, traceId, false);
       return next(stamp ? withTraceparent(event, traceId, spanId, false) : event);

@@ -7,19 +7,20 @@
  */
 import { HappenError } from '../core/errors.ts';
 import type { HappenExtension } from '../core/extension.ts';
+import type { Middleware } from '../core/middleware.ts';
 import type { HappenNode } from '../core/node-api.ts';
 import type { Happen } from '../core/system-api.ts';
 import { opsNodeId } from './ops-contract.ts';
 import { createOtlpExporter, type OtlpExporterOptions } from './otlp.ts';
 import type { SpanExporter } from './spans.ts';
-import { SpanRecorder, type TracerStats } from './tracer.ts';
+import { SpanRecorder, type InnerHandle, type TracerStats } from './tracer.ts';
 
 export * from './traceparent.ts';
 export * from './spans.ts';
 export { createOtlpExporter, otlpTracesUrl, type OtlpExporter, type OtlpExporterOptions, type OtlpStats } from './otlp.ts';
 export { encodeOtlpTraces, nanosFromMs, otlpAttributes, type OtlpAnyValue, type OtlpKeyValue, type OtlpSpan, type OtlpTracesRequest } from './otlp-json.ts';
 export { otelActiveParent, otelExporter, type OtelApiLike, type OtelContextLike, type OtelSpanContextLike, type OtelSpanLike, type OtelTracerLike } from './otel.ts';
-export type { TracerStats } from './tracer.ts';
+export type { InnerHandle, TracerStats } from './tracer.ts';
 
 /** Options of {@link createTracer}. */
 export interface TracingOptions {
@@ -55,6 +56,13 @@ export interface Tracer extends HappenExtension {
   readonly samplingRate: number;
   /** Every sink spans go to, the OTLP exporter first when there is an `endpoint`. */
   readonly exporters: readonly SpanExporter[];
+  /**
+   * The middleware `nodeCreated` gives a node, with `inner`'s handle run inside it (innermost, as
+   * the next middleware would be), or `undefined` for a node not traced (the ops node, unless
+   * `traceOps`). For an extension with a handle step of its own: one middleware then does both.
+   * A tracer made by {@link createTracer} has it.
+   */
+  middlewareFor?(node: HappenNode, inner?: InnerHandle): Middleware | undefined;
   /** Counters about the tracer itself. */
   stats(): TracerStats;
   /** Resolves once every finished span was exported (or given up on). */
@@ -97,6 +105,8 @@ export function createTracer(options: TracingOptions = {}): Tracer {
     });
     return recorder;
   };
+  const middlewareFor = (node: HappenNode, inner?: InnerHandle) =>
+    options.traceOps !== true && node.id === opsId ? undefined : recorderFor('happen').middleware(node.id, inner);
   return {
     name: 'tracing',
     samplingRate,
@@ -107,9 +117,10 @@ export function createTracer(options: TracingOptions = {}): Tracer {
       recorderFor(system.id);
     },
     nodeCreated(node: HappenNode) {
-      if (options.traceOps !== true && node.id === opsId) return;
-      node.use(recorderFor('happen').middleware(node.id));
+      const middleware = middlewareFor(node);
+      if (middleware) node.use(middleware);
     },
+    middlewareFor,
     stats: () => ({ ...(recorder?.stats ?? { spans: 0, invalidTraceparents: 0, exporterErrors: 0 }) }),
     flush: async () => {
       await Promise.all(exporters.map((sink) => sink.flush?.()));
