@@ -109,7 +109,7 @@ export class SpanRecorder {
     const handling: Handling = { eventId: event.id, node, traceId, spanId: handlingSpanIdAt(traced.seed, event.id), sampled, correlationId: causal.correlationId, stamped };
     if (stamped) this.#book.keepStamped(event.id, traceId, sampled);
     if (!sampled) return this.around(handling, undefined, event, ctx, next, inner);
-    const span = this.open(event, node, handling, event.context.target === undefined ? SPAN_KIND.consumer : SPAN_KIND.server);
+    const span = this.open(event, node, traceId, handling.spanId, event.context.target === undefined ? SPAN_KIND.consumer : SPAN_KIND.server);
     span.parentSpanId = carried?.spanId ?? this.handlingParent(event);
     this.#sinks.start(span);
     if (span.traceId !== traceId || span.spanId !== handling.spanId) {
@@ -189,7 +189,7 @@ export class SpanRecorder {
       if (stamp) this.#book.keepStamped(event.id, traceId, false);
       return next(stamp ? withTraceparent(event, traceId, spanId, false) : event);
     }
-    const span = this.open(event, node, { traceId, spanId }, event.context.target === undefined ? SPAN_KIND.producer : SPAN_KIND.client);
+    const span = this.open(event, node, traceId, spanId, event.context.target === undefined ? SPAN_KIND.producer : SPAN_KIND.client);
     if (parent !== undefined) span.parentSpanId = parent;
     if (event.context.target !== undefined) span.attributes['happen.target'] = event.context.target;
     this.#sinks.start(span);
@@ -221,12 +221,12 @@ export class SpanRecorder {
     return event.type === ERROR_EVENT || event.type === REPLY_EVENT || event.context.causal.sender === this.system;
   }
 
-  private open(event: HappenEvent, node: string, ids: { traceId: string; spanId: string }, kind: HappenSpan['kind']): HappenSpan {
+  private open(event: HappenEvent, node: string, traceId: string, spanId: string, kind: HappenSpan['kind']): HappenSpan {
     const causal = event.context.causal;
     const now = this.config.now();
     return {
-      traceId: ids.traceId,
-      spanId: ids.spanId,
+      traceId,
+      spanId,
       name: event.type,
       kind,
       startMs: now,
