@@ -47,13 +47,14 @@ export class TraceBook {
         for (const handling of entry) if (handling.node === node) return handling;
       }
     }
-    const stamped = this.#stamped.get(causationId);
+    // Most systems never stamp a trace: then the emits of unsampled flows skip the lookup.
+    const stamped = this.#stamped.size === 0 ? undefined : this.#stamped.get(causationId);
     return stamped === undefined ? undefined : { ...stamped, stamped: true };
   }
 
   /** The stamped trace of an event, if it had one here. */
   stampedTrace(eventId: string): StampedTrace | undefined {
-    return this.#stamped.get(eventId);
+    return this.#stamped.size === 0 ? undefined : this.#stamped.get(eventId);
   }
 
   /** Marks a handling as running synchronously (until {@link exit}). */
