@@ -163,8 +163,9 @@ function lanesHex(lanes: 2 | 4): string {
 // Direct-mapped caches, one slot per id, picked by the id's last two characters: a Happen id ends in
 // a base36 counter, so the ids of a burst (up to 1,296 in a row) each get a slot of their own, and
 // the emits and handlings of one event, or the events of one flow, find what the first of them
-// derived. A hit is usually the very same string (an identity check); a miss replaces the slot. The
-// tables are made on first use, so code that never traces does not pay for them.
+// derived. A hit is usually the very same string (an identity check); a miss replaces the slot, so
+// each table keeps at most 2,048 ids (and their derived ids) alive. The tables are made on first
+// use, so code that never traces does not pay for them.
 const SLOTS = 2048;
 let traceKeys: Array<string | undefined> | undefined;
 let traceValues: string[] = [];
