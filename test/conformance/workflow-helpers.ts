@@ -47,6 +47,21 @@ export function manualTime(start = 1_700_000_000_000) {
  */
 export function crashingStorage(inner: Storage, when: (record: WorkflowInstance) => boolean, crash: () => void): Storage {
   let crashed = false;
+  return withBatch(inner, async (ops: readonly BatchOp[], checks?: readonly BatchCheck[]) => {
+    await inner.batch(ops, checks);
+    if (crashed) return;
+    for (const op of ops) {
+      if (op.type === 'put' && op.key.includes('/instance/') && when(op.value as WorkflowInstance)) {
+        crashed = true;
+        crash();
+        return;
+      }
+    }
+  });
+}
+
+/** `inner` with its `batch` replaced (how the tests inject crashes and failures into writes). */
+export function withBatch(inner: Storage, batch: Storage['batch']): Storage {
   return {
     kind: inner.kind,
     maxValueBytes: inner.maxValueBytes,
@@ -56,17 +71,7 @@ export function crashingStorage(inner: Storage, when: (record: WorkflowInstance)
     list: (options) => inner.list(options),
     close: () => inner.close(),
     bindNode: (node, config) => inner.bindNode(node, config),
-    async batch(ops: readonly BatchOp[], checks?: readonly BatchCheck[]) {
-      await inner.batch(ops, checks);
-      if (crashed) return;
-      for (const op of ops) {
-        if (op.type === 'put' && op.key.includes('/instance/') && when(op.value as WorkflowInstance)) {
-          crashed = true;
-          crash();
-          return;
-        }
-      }
-    },
+    batch,
   };
 }
 

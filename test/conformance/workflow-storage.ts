@@ -6,29 +6,19 @@ import { durableObjectScheduler } from '../../src/workflow/durable-object-schedu
 import { createWorkflow, timerScheduler, type WorkflowConfig } from '../../src/workflow/index.ts';
 import { deepEqual, equal, ok, sleep } from './assert.ts';
 import { describe, test } from './harness.ts';
-import { historyOf, manualTime, progress, recorder, until, waitFor } from './workflow-helpers.ts';
+import { historyOf, manualTime, progress, recorder, until, waitFor, withBatch } from './workflow-helpers.ts';
 
 /** `inner`, but the batch writing a record that satisfies `when` fails once with STORAGE_FAILED. */
 function failingOnce(inner: Storage, when: (record: { history: Array<{ step: string; status: string }> }) => boolean): Storage {
   let failed = false;
-  return {
-    kind: inner.kind,
-    maxValueBytes: inner.maxValueBytes,
-    get: (key) => inner.get(key),
-    put: (key, value) => inner.put(key, value),
-    delete: (key) => inner.delete(key),
-    list: (options) => inner.list(options),
-    close: () => inner.close(),
-    bindNode: (node, config) => inner.bindNode(node, config),
-    async batch(ops, checks) {
-      const record = ops.find((op) => op.type === 'put' && op.key.includes('/instance/'));
-      if (!failed && record?.type === 'put' && when(record.value as never)) {
-        failed = true;
-        throw storageError('STORAGE_FAILED', 'the disk hiccuped');
-      }
-      return inner.batch(ops, checks);
-    },
-  };
+  return withBatch(inner, async (ops, checks) => {
+    const record = ops.find((op) => op.type === 'put' && op.key.includes('/instance/'));
+    if (!failed && record?.type === 'put' && when(record.value as never)) {
+      failed = true;
+      throw storageError('STORAGE_FAILED', 'the disk hiccuped');
+    }
+    return inner.batch(ops, checks);
+  });
 }
 
 describe('workflow storage', () => {
