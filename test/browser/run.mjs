@@ -22,6 +22,8 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const resultsFile = `${repoRoot}.test-results/browser.json`;
 const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CONTEXT_TIMEOUT_MS = 60_000;
+/** How many browser-only tests run at once (HAPPEN_BROWSER_LANES overrides). */
+const BROWSER_ONLY_LANES = Number(process.env.HAPPEN_BROWSER_LANES) || 4;
 
 const CONTEXTS = [
   { runtime: 'chromium:page', expected: 'browser-window', run: runInPage },
@@ -135,22 +137,30 @@ async function runContext(browser, origin, { runtime, expected, run }, filter) {
 async function runBrowserOnly(browser, origin, filter) {
   const runtime = 'chromium:page';
   const selected = [...browserOnlyTests, ...busTests, ...durableTests, ...agentTests, ...examplesTests, ...workflowTests, ...dashboardTests].filter((t) => !filter || t.name.includes(filter));
-  return Promise.all(
-    selected.map(async (t) => {
-      const context = await browser.newContext();
-      const started = Date.now();
-      try {
-        const page = await context.newPage();
-        page.on('pageerror', (error) => console.log(`[${runtime}] pageerror: ${oneLine(error.stack || error.message)}`));
-        const note = await withTimeout(t.run(page, origin), t.timeoutMs ?? CONTEXT_TIMEOUT_MS, t.name);
-        return { runtime, name: t.name, ok: true, ms: Date.now() - started, ...(typeof note === 'string' ? { note } : {}) };
-      } catch (error) {
-        return { runtime, name: t.name, ok: false, ms: Date.now() - started, error: oneLine(error?.message ?? error) };
-      } finally {
-        await context.close().catch(() => {});
-      }
-    }),
-  );
+  // A few at a time: all of them side by side (tabs, workers, a hub, IndexedDB) starve a small machine and
+  // make timing-sensitive tests flaky. The long ones (by their time limit) start first.
+  const queue = [...selected].sort((a, b) => (b.timeoutMs ?? CONTEXT_TIMEOUT_MS) - (a.timeoutMs ?? CONTEXT_TIMEOUT_MS));
+  const results = new Map();
+  const lane = async () => {
+    for (let t = queue.shift(); t; t = queue.shift()) results.set(t, await runOne(t));
+  };
+  await Promise.all(Array.from({ length: Math.min(BROWSER_ONLY_LANES, queue.length) }, lane));
+  return selected.map((t) => results.get(t));
+
+  async function runOne(t) {
+    const context = await browser.newContext();
+    const started = Date.now();
+    try {
+      const page = await context.newPage();
+      page.on('pageerror', (error) => console.log(`[${runtime}] pageerror: ${oneLine(error.stack || error.message)}`));
+      const note = await withTimeout(t.run(page, origin), t.timeoutMs ?? CONTEXT_TIMEOUT_MS, t.name);
+      return { runtime, name: t.name, ok: true, ms: Date.now() - started, ...(typeof note === 'string' ? { note } : {}) };
+    } catch (error) {
+      return { runtime, name: t.name, ok: false, ms: Date.now() - started, error: oneLine(error?.message ?? error) };
+    } finally {
+      await context.close().catch(() => {});
+    }
+  }
 }
 
 async function main() {
