@@ -6,7 +6,7 @@
 import { compilePattern, type Pattern, type TypeMatcher } from '../core/pattern.ts';
 import { windowRates, type HealthSettings } from './health.ts';
 import type { NodeStats } from './metrics.ts';
-import { checkObject, describe, integerOption, invalidConfig } from './options.ts';
+import { checkObject, describe, integerOption, invalidConfig } from '../core/config-checks.ts';
 
 /** The type of the events alerts are reported as. */
 export const ALERT_EVENT = 'observe.alert';

@@ -1,7 +1,7 @@
 /** Node health: error rate and mean latency over a sliding window, and the status they imply. */
 import type { NodeHealth } from './ops-contract.ts';
 import type { NodeStats } from './metrics.ts';
-import { checkObject, integerOption, invalidConfig, numberOption } from './options.ts';
+import { checkObject, integerOption, invalidConfig, numberOption } from '../core/config-checks.ts';
 
 /** Options for `observability({ health })`. */
 export interface HealthOptions {

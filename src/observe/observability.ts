@@ -17,7 +17,7 @@ import { alertFamily, isMesh, meshFamilies, nodeFamilies, tracerFamilies, type M
 import { opsNodeId, type MetricFamily, type MetricsSnapshot, type NodeHealth, type SystemHealth } from './ops-contract.ts';
 import { createOpsNode } from './ops-node.ts';
 import { createTracer, type Tracer, type TracingOptions } from './tracing.ts';
-import { checkObject, describe, integerOption, invalidConfig, numberOption } from './options.ts';
+import { checkObject, describe, integerOption, invalidConfig, numberOption } from '../core/config-checks.ts';
 
 /** Options for `observability({ metrics })`. */
 export interface MetricsOptions {

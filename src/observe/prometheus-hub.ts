@@ -13,7 +13,7 @@ import type { Relay } from '../hub/relay.ts';
 import type { Relays } from '../hub/relays.ts';
 import { createAdmissionToken, verifyAdmissionToken } from '../security/tokens.ts';
 import type { MetricFamily, MetricsSnapshot } from './ops-contract.ts';
-import { checkObject, integerOption, invalidConfig } from './options.ts';
+import { checkObject, integerOption, invalidConfig } from '../core/config-checks.ts';
 import { PROMETHEUS_CONTENT_TYPE, toPrometheus, withLabels } from './prometheus.ts';
 import { meshScraper, type MeshScraper, type ScrapeResult } from './prometheus-scrape.ts';
 
