@@ -23,7 +23,7 @@ import { mesh, type Mesh } from '../../src/mesh/index.ts';
 import { observability } from '../../src/observe/observability.ts';
 import { websocket } from '../../src/transports/websocket.ts';
 import { freePort } from '../free-port.mjs';
-import { ROOT, start } from './cli-project.ts';
+import { alive, ROOT, start } from './cli-project.ts';
 
 const SECRET = 'a-test-secret-of-32-characters!!';
 let tmp: string;
@@ -76,15 +76,6 @@ async function until<T>(check: () => T | Promise<T>, timeout = 10_000): Promise<
   }
 }
 
-const alive = (pid: number) => {
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`not a process id: ${pid}`); // kill(0 or -1) would reach a whole group
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function hub(options: NodeHubOptions = {}): Promise<HubServer> {
   const server = await serveHub({ port: 0, sweepMs: 50, ...options });

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createHappen } from '../../src/index.ts';
 import { mesh, type Mesh } from '../../src/mesh/index.ts';
 import { websocket } from '../../src/transports/websocket.ts';
-import { buildPackage, linkProject, run, start, type Started } from './cli-project.ts';
+import { alive, buildPackage, linkProject, run, start, type Started } from './cli-project.ts';
 
 let tmp: string;
 let bin: string;
@@ -39,15 +39,6 @@ const background = (args: string[], cwd: string) => {
   return program;
 };
 const json = (line: string) => JSON.parse(line) as Record<string, any>;
-const alive = (pid: number) => {
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`not a process id: ${pid}`); // kill(0 or -1) would reach a whole group
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('init → create-node → dev → tail sees an event → a killed node restarts → status → replay rebuilds its state', async () => {
   const started = Date.now();

@@ -123,3 +123,14 @@ export function start(command: string, args: string[], options: { cwd: string; e
     return `--- stdout\n${lines.stdout.join('\n')}\n--- stderr\n${lines.stderr.join('\n')}`;
   }
 }
+
+/** Whether process `pid` is alive (refuses 0 and -1, which would reach a whole group). */
+export function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`not a process id: ${pid}`);
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
