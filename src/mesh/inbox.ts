@@ -25,7 +25,7 @@ export class Inbox {
     private readonly prefix: string,
     private readonly windowMs: number,
   ) {
-    this.#writes = new WriteQueue(storage);
+    this.#writes = new WriteQueue(storage, { gather: true });
   }
 
   /** Loads the positions and the ids still inside the window; forgets older ids. */

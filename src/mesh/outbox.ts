@@ -27,6 +27,15 @@ export interface OutboxEntry {
 
 const pad = (n: number) => n.toString().padStart(16, '0');
 
+// NaN for what JSON cannot hold, so the exact check runs and reports it as a typed storage error.
+function jsonLength(value: unknown): number {
+  try {
+    return JSON.stringify(value).length;
+  } catch {
+    return NaN;
+  }
+}
+
 /** The entries accepted in one burst, stored as one record: a storage write per burst, not per event. */
 interface Chunk {
   key: string;
@@ -40,6 +49,8 @@ interface Chunk {
 // A chunk stays well under any backend's value limit: 32 Ki characters are at most 96 KiB of UTF-8,
 // and Durable Objects take 128 KiB per value.
 const CHUNK_CHARS = 32 * 1024;
+// How long a finished chunk's record may wait for another write to go along with.
+const DELETE_DELAY_MS = 50;
 
 /**
  * The durable outbox: entries in emit order, plus one sequence per receiver system so each
@@ -59,6 +70,10 @@ export class Outbox {
   readonly #ids = new Set<string>();
   readonly #chunkOf = new WeakMap<OutboxEntry, Chunk>();
   readonly #writes: WriteQueue;
+  // Finished chunks whose records go with the next write (or after DELETE_DELAY_MS without one).
+  #deletes: BatchOp[] = [];
+  #deleted: Array<() => void> = [];
+  #deleteTimer: ReturnType<typeof setTimeout> | undefined;
   // The chunk this burst (this microtask) appends to.
   #building: Chunk | undefined;
   #last = 0;
@@ -93,10 +108,11 @@ export class Outbox {
    */
   append(event: HappenEvent, now: number, systems: string[] = []): Promise<OutboxEntry> {
     const entry: OutboxEntry = { n: this.#last + 1, event, createdAt: now };
-    assertValue(entry, this.storage.maxValueBytes, `${this.prefix}c/${pad(entry.n)}`);
+    const size = jsonLength(entry) + 64; // and its targets, numbered below (V8's stringify beats any JS walk)
+    // Three UTF-8 bytes per character at most: only an entry that might not fit is measured exactly.
+    if (!(size * 3 <= this.storage.maxValueBytes)) assertValue(entry, this.storage.maxValueBytes, `${this.prefix}c/${pad(entry.n)}`);
     this.#last = entry.n;
-    const size = JSON.stringify(entry).length + 64; // and its targets, numbered below (V8's stringify beats any JS walk)
-    if (this.#building && this.#building.entries.length > 0 && this.#building.bytes + size > Math.min(CHUNK_CHARS, this.storage.maxValueBytes / 6)) {
+    if (this.#building && this.#building.entries.length > 0 && this.#building.bytes + size > this.chunkLimit()) {
       this.#building = undefined; // this burst's chunk is full: start another
     }
     const ops: BatchOp[] = systems.length > 0 ? this.number(entry, systems, now) : [];
@@ -107,7 +123,7 @@ export class Outbox {
     this.#chunkOf.set(entry, chunk);
     this.track(entry);
     ops.push(this.putOp(chunk));
-    return this.#writes.write(ops).then(
+    return this.write(ops).then(
       () => entry,
       (error) => {
         this.finishEntry(entry);
@@ -121,12 +137,12 @@ export class Outbox {
     this.#unassigned.delete(entry);
     const ops = this.number(entry, systems, now);
     for (const [system, state] of Object.entries(entry.targets!)) this.streamOf(system).set(state.seq, entry);
-    return this.#writes.write([...ops, ...this.rewriteOps(entry)]);
+    return this.write([...ops, ...this.rewriteOps(entry)]);
   }
 
   /** Records a change to an entry's target states. */
   save(entry: OutboxEntry): Promise<void> {
-    return this.#writes.write(this.rewriteOps(entry));
+    return this.write(this.rewriteOps(entry));
   }
 
   /** One receiver is done with an entry (acked, or given up); the entry goes once none is left. */
@@ -144,7 +160,7 @@ export class Outbox {
   remove(entry: OutboxEntry): Promise<void> {
     const chunk = this.finishEntry(entry);
     if (chunk === undefined || chunk.open > 0) return Promise.resolve();
-    return this.#writes.write([{ type: 'delete', key: chunk.key }]);
+    return this.deleteSoon(chunk.key);
   }
 
   /** Entries not yet numbered for any receiver, in emit order. */
@@ -194,6 +210,34 @@ export class Outbox {
       });
     }
     return this.#building;
+  }
+
+  // Every write takes the finished chunks' deletes along: a delete alone would be a transaction of its
+  // own in the queue ahead of the next emits, and a delete that is late only means a resend after a
+  // crash, which the receiver acks by position (the at-least-once this outbox already allows).
+  private write(ops: BatchOp[]): Promise<void> {
+    if (this.#deletes.length === 0) return this.#writes.write(ops);
+    const deleted = this.#deleted;
+    const done = this.#writes.write([...this.#deletes, ...ops]);
+    this.#deletes = [];
+    this.#deleted = [];
+    clearTimeout(this.#deleteTimer);
+    this.#deleteTimer = undefined;
+    void done.then(() => deleted.forEach((resolve) => resolve()), () => deleted.forEach((resolve) => resolve()));
+    return done;
+  }
+
+  private deleteSoon(key: string): Promise<void> {
+    this.#deletes.push({ type: 'delete', key });
+    const done = new Promise<void>((resolve) => this.#deleted.push(resolve));
+    if (this.#deleteTimer === undefined) {
+      this.#deleteTimer = setTimeout(() => {
+        this.#deleteTimer = undefined;
+        if (this.#deletes.length > 0) void this.write([]).catch(() => {});
+      }, DELETE_DELAY_MS);
+      (this.#deleteTimer as { unref?: () => void }).unref?.();
+    }
+    return done;
   }
 
   // An entry leaves memory; returns its chunk (with one entry fewer open).
@@ -246,8 +290,14 @@ export class Outbox {
     return ops;
   }
 
+  // A chunk within its size limit is known to fit (at most half the backend's limit), so the storage
+  // need not measure it again; one that grew past it (a single large entry) is measured there.
   private putOp(chunk: Chunk): BatchOp {
-    return { type: 'put', key: chunk.key, value: chunk.entries };
+    return { type: 'put', key: chunk.key, value: chunk.entries, sized: chunk.bytes <= this.chunkLimit() };
+  }
+
+  private chunkLimit(): number {
+    return Math.min(CHUNK_CHARS, this.storage.maxValueBytes / 6);
   }
 }
 

@@ -4,6 +4,7 @@ import { memoryStorage } from '../../src/storage/memory.ts';
 import type { Storage } from '../../src/storage/storage.ts';
 import { memoryBus, type MemoryBus } from '../../src/transports/memory.ts';
 import { decodeFrame } from '../../src/transports/codec.ts';
+import { forEachFrame } from '../../src/transports/batch.ts';
 import type { Transport } from '../../src/transports/transport.ts';
 import { gated } from './gated.ts';
 import { deepEqual, equal, ok, sleep } from './assert.ts';
@@ -234,7 +235,8 @@ describe('durable delivery', () => {
       });
       const inner = bus.transport();
       let eventFrames = 0;
-      const counting: Transport = { ...inner, send: (data, route) => (decodeFrame(data).t === 'event' && eventFrames++, inner.send(data, route)) };
+      // A durable mesh batches the frames of one tick: count the frames inside each message.
+      const counting: Transport = { ...inner, send: (data, route) => (forEachFrame(data, (f) => void (decodeFrame(f).t === 'event' && eventFrames++)), inner.send(data, route)) };
       const sender = join('sys-a', memoryStorage(), counting);
       await sender.mesh.waitForNode('slow', { timeout: 2_000 });
       const src = sender.happen.createNode('src');
