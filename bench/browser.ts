@@ -13,16 +13,21 @@ import type { ScenarioResult } from './harness.ts';
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
+const bundle = async (entry: string) =>
+  (await build({ entryPoints: [new URL(`./${entry}`, import.meta.url).pathname], bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'error' })).outputFiles[0]!.text;
+
 /**
  * Runs scenarios in a Chromium page: `entry` (a file in bench/) defines the global function `run`
- * that returns their results. Undefined when Chromium is not installed.
+ * that returns their results; `worker` (a file in bench/), when given, is served as `/worker.js` for
+ * the page to start as a module worker. Undefined when Chromium is not installed.
  */
-export async function runInChromium(entry = 'browser-entry.ts', run = 'runDispatchBench'): Promise<ScenarioResult[] | undefined> {
+export async function runInChromium(entry = 'browser-entry.ts', run = 'runDispatchBench', worker?: string): Promise<ScenarioResult[] | undefined> {
   if (!existsSync(CHROMIUM)) return undefined;
-  const bundle = await build({ entryPoints: [new URL(`./${entry}`, import.meta.url).pathname], bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'error' });
-  const js = bundle.outputFiles[0]!.text;
+  const js = await bundle(entry);
+  const workerJs = worker ? await bundle(worker) : undefined;
   const server = createServer((req, res) => {
     if (req.url === '/bench.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
+    if (req.url === '/worker.js' && workerJs) return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(workerJs);
     res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module" src="/bench.js"></script>');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

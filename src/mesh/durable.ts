@@ -181,6 +181,7 @@ export class Durability {
   close(): void {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#outbox.close();
   }
 
   // Numbers new entries in emit order, then sends from the head of each receiver's stream until its

@@ -7,6 +7,16 @@ export type Arrival = 'deliver' | 'duplicate' | 'early' | 'busy';
 
 /** How many frames ahead of the expected one are held per sender (beyond that they are dropped and resent later). */
 const MAX_EARLY = 1024;
+/** Ids (and characters of them) per stored record of handled ids; a full record is not rewritten again. */
+const SEEN_PER_RECORD = 256;
+const SEEN_CHARS_PER_RECORD = 16 * 1024;
+
+/** A stored record of ids handled close together (`at`: when the last was). */
+interface SeenRecord {
+  key: string;
+  at: number;
+  ids: string[];
+}
 
 /**
  * The receiving side of durable delivery: per sender system, the next position to hand to the nodes
@@ -19,6 +29,12 @@ export class Inbox {
   readonly #early = new Map<string, Map<number, EventFrame>>();
   readonly #busy = new Set<string>();
   readonly #writes: WriteQueue;
+  // The records of handled ids, oldest first; the last may still be growing.
+  readonly #records: SeenRecord[] = [];
+  #open: SeenRecord | undefined;
+  #openChars = 0;
+  #openBatch = -1;
+  #counter = 0;
 
   constructor(
     private readonly storage: Storage,
@@ -31,14 +47,16 @@ export class Inbox {
   /** Loads the positions and the ids still inside the window; forgets older ids. */
   async open(now: number): Promise<void> {
     for (const [key, next] of await this.storage.list<number>({ prefix: `${this.prefix}n/` })) this.#next.set(key.slice(this.prefix.length + 2), next);
-    const expired: BatchOp[] = [];
-    const kept: Array<[string, number]> = [];
-    for (const [key, at] of await this.storage.list<number>({ prefix: `${this.prefix}d/` })) {
-      if (now - at > this.windowMs) expired.push({ type: 'delete', key });
-      else kept.push([key.slice(this.prefix.length + 2), at]);
+    const records: SeenRecord[] = [];
+    for (const [key, value] of await this.storage.list<number | SeenRecord>({ prefix: `${this.prefix}d/` })) {
+      // One id per record (`d/<id>` → time) as earlier versions stored them, or a record of several.
+      records.push(typeof value === 'number' ? { key, at: value, ids: [key.slice(this.prefix.length + 2)] } : { key, at: value.at, ids: value.ids });
     }
-    for (const [id, at] of kept.sort((a, b) => a[1] - b[1])) this.#seen.set(id, at); // time order, for prune()
-    if (expired.length > 0) await this.#writes.write(expired);
+    for (const record of records.sort((a, b) => a.at - b.at)) {
+      this.#records.push(record);
+      for (const id of record.ids) this.#seen.set(id, record.at);
+    }
+    await this.prune(now);
   }
 
   /** Sorts an arriving frame: hand it over now, ack it again (already handled), hold it, or wait. */
@@ -77,7 +95,21 @@ export class Inbox {
     const position: BatchOp = { type: 'put', key: `${this.prefix}n/${sender}`, value: next };
     if (!handled) return this.#writes.write([position]);
     this.#seen.set(frame.event.id, now);
-    return this.#writes.write([position, { type: 'put', key: `${this.prefix}d/${frame.event.id}`, value: now }]);
+    if (this.#records.length > 0 && now - this.#records[0]!.at > this.windowMs) void this.prune(now).catch(() => {});
+    // Ids handled close together share a record (IndexedDB's cost is per record, not per byte). The
+    // write holds the record object itself: whenever it is stored, it holds every id added so far.
+    let record = this.#open;
+    // A new record once the open one has been written (rewriting it would cost more with every batch) or is full.
+    if (record === undefined || this.#openBatch !== this.#writes.batches || record.ids.length >= SEEN_PER_RECORD || this.#openChars >= SEEN_CHARS_PER_RECORD) {
+      record = this.#open = { key: `${this.prefix}d/${now.toString(36).padStart(9, '0')}.${(++this.#counter).toString(36)}`, at: now, ids: [] };
+      this.#openChars = 0;
+      this.#openBatch = this.#writes.batches;
+      this.#records.push(record);
+    }
+    record.ids.push(frame.event.id);
+    this.#openChars += frame.event.id.length + 3;
+    record.at = now;
+    return this.#writes.write([position, { type: 'put', key: record.key, value: record }]);
   }
 
   /** Saving a handled position failed: go back to it, so its resend is handled (at least once) and acked. */
@@ -85,7 +117,15 @@ export class Inbox {
     const sender = frame.from;
     const seq = frame.delivery!.seq;
     if ((this.#next.get(sender) ?? 1) > seq) this.#next.set(sender, seq);
-    this.#seen.delete(frame.event.id);
+    const id = frame.event.id;
+    this.#seen.delete(id);
+    for (let i = this.#records.length - 1; i >= 0; i--) {
+      const ids = this.#records[i]!.ids;
+      const at = ids.lastIndexOf(id);
+      if (at < 0) continue;
+      ids.splice(at, 1); // so a later write of its record does not store it after all
+      break;
+    }
   }
 
   /** Handling failed and will be retried by the sender: the position stays. */
@@ -102,15 +142,16 @@ export class Inbox {
     return frame;
   }
 
-  /** Drops ids older than the window (called from the heartbeat). */
-  prune(now: number): void {
+  /** Forgets the records of ids handled longer ago than the window (checked as events are handled). */
+  prune(now: number): Promise<void> {
     const expired: BatchOp[] = [];
-    for (const [id, at] of this.#seen) {
-      if (now - at <= this.windowMs) break; // insertion order is time order
-      this.#seen.delete(id);
-      expired.push({ type: 'delete', key: `${this.prefix}d/${id}` });
+    while (this.#records.length > 0 && now - this.#records[0]!.at > this.windowMs) {
+      const record = this.#records.shift()!;
+      if (record === this.#open) this.#open = undefined;
+      for (const id of record.ids) if (this.#seen.get(id)! <= record.at) this.#seen.delete(id);
+      expired.push({ type: 'delete', key: record.key });
     }
-    if (expired.length > 0) void this.#writes.write(expired).catch(() => {});
+    return expired.length > 0 ? this.#writes.write(expired) : Promise.resolve();
   }
 
   private earlyOf(sender: string): Map<number, EventFrame> {

@@ -163,6 +163,14 @@ export class Outbox {
     return this.deleteSoon(chunk.key);
   }
 
+  /** Stops the deferred-delete timer, writing what waited for it now (a close leaves no timer behind). */
+  close(): void {
+    if (this.#deleteTimer === undefined) return;
+    clearTimeout(this.#deleteTimer);
+    this.#deleteTimer = undefined;
+    if (this.#deletes.length > 0) void this.write([]).catch(() => {});
+  }
+
   /** Entries not yet numbered for any receiver, in emit order. */
   unassigned(): OutboxEntry[] {
     return [...this.#unassigned];

@@ -23,6 +23,7 @@ export class WriteQueue {
   #tail: Promise<void> = Promise.resolve();
   #scheduled = false;
   #inFlight = false;
+  #batches = 0;
   readonly #gather: boolean;
 
   constructor(
@@ -30,6 +31,11 @@ export class WriteQueue {
     options: WriteQueueOptions = {},
   ) {
     this.#gather = options.gather ?? false;
+  }
+
+  /** How many batches have left for storage so far: a caller building one record per batch starts another when it moves. */
+  get batches(): number {
+    return this.#batches;
   }
 
   /** Queues writes; resolves once they are durable, rejects with the storage's error. */
@@ -51,6 +57,7 @@ export class WriteQueue {
     this.#pending = [];
     this.#waiters = [];
     this.#inFlight = true;
+    this.#batches++;
     this.#tail = this.#tail.then(() => this.storage.batch(ops)).then(
       () => this.settled(waiters, undefined),
       (error) => this.settled(waiters, error ?? new Error('write failed')),

@@ -306,4 +306,45 @@ describe('durable delivery', () => {
       await sleep(50);
       deepEqual(got, [1, 2, 3, 4, 5, 6, 7, 8]);
     }));
+
+  test('handled ids are stored a batch to a record, reloaded after a restart (the one-id-per-record form too), and forgotten after the dedupe window', () =>
+    scenario(async ({ join }) => {
+      const store = memoryStorage();
+      const SEEN = 'happen/mesh/in/d/';
+      // What an earlier version left: one record per id, one recent and one past the window.
+      await store.put(`${SEEN}old-recent`, Date.now());
+      await store.put(`${SEEN}old-expired`, Date.now() - 10_000);
+      const window = { dedupeWindowMs: 800 };
+      let got = 0;
+      let receiver = join('sys-b', store, undefined, window);
+      receiver.happen.createNode('sink').on('n', () => void got++);
+      const sender = join('sys-a', memoryStorage());
+      await sender.mesh.waitForNode('sink', { timeout: 2_000 });
+      const src = sender.happen.createNode('src');
+      const ids = new Set<string>();
+      for (let i = 0; i < 60; i++) ids.add((await src.broadcast({ type: 'n', payload: i })).id);
+      await until(() => got === 60 && sender.mesh.queue().depth === 0, 'all 60 handled and acked');
+      const stored = async () => new Map(await store.list<number | { at: number; ids: string[] }>({ prefix: SEEN }));
+      let records = await stored();
+      equal(records.has(`${SEEN}old-expired`), false, 'a one-id record past the window is dropped on open');
+      equal(records.get(`${SEEN}old-recent`) !== undefined, true, 'a one-id record inside the window is kept');
+      const grouped = [...records.values()].filter((v): v is { at: number; ids: string[] } => typeof v === 'object');
+      deepEqual(new Set(grouped.flatMap((r) => r.ids)), ids, 'every handled id is stored');
+      ok(grouped.length < 60, `fewer records than ids (${grouped.length} for 60)`);
+      // Restarted, the receiver loads the grouped records (the prune below finds them).
+      await receiver.mesh.close();
+      receiver = join('sys-b', store, undefined, window);
+      receiver.happen.createNode('sink').on('n', () => void got++);
+      await sender.mesh.waitForNode('sink', { timeout: 2_000 });
+      // Past the window, the next handled event prunes the old records.
+      await sleep(850);
+      src.broadcast({ type: 'n', payload: 60 });
+      await until(() => got === 61 && sender.mesh.queue().depth === 0, 'the event after the window');
+      await sleep(20);
+      records = await stored();
+      equal(records.has(`${SEEN}old-recent`), false, 'the old one-id record is forgotten after the window');
+      const left = [...records.values()].filter((v): v is { at: number; ids: string[] } => typeof v === 'object').flatMap((r) => r.ids);
+      equal(left.length, 1, 'only the id handled after the window is remembered');
+      equal(got, 61, 'nothing handled twice');
+    }));
 });
