@@ -143,6 +143,8 @@ export function mesh(options: MeshOptions): Mesh {
 
   const encode = (frame: Frame, format: FrameFormat): FrameData => {
     const data = encodeFrame(frame, format);
+    // Text is at most 3 UTF-8 bytes a character: only text near the limit is worth encoding to count it.
+    if (typeof data === 'string' && data.length * 3 <= maxBytes) return data;
     const size = frameBytes(data);
     if (size > maxBytes) throw new HappenError('validation', 'FRAME_TOO_LARGE', `A ${frame.t} frame of ${size} bytes exceeds the ${maxBytes}-byte limit`, { bytes: size, max: maxBytes });
     return data;
