@@ -166,15 +166,16 @@ export class System implements Happen {
     let committed: unknown;
     try {
       const stepped = node.outgoingTail === undefined ? this.runOutgoing(node, event) : node.outgoingTail.then(() => this.runOutgoing(node, event));
-      if (stepped !== undefined) {
+      // Synchronous steps (metrics counting an emit) go straight on: no closure or promise per event.
+      if (stepped === undefined) committed = this.#routerStep === undefined && node.commit === undefined ? undefined : this.commitStage(node, event, options);
+      else {
         const tail = stepped.catch(() => {}); // a refused event must not hold back the next one
         node.outgoingTail = tail;
         void tail.then(() => {
           if (node.outgoingTail === tail) node.outgoingTail = undefined;
         });
+        committed = stepped.then(() => this.commitStage(node, event, options));
       }
-      const commitAll = () => this.commitStage(node, event, options);
-      committed = stepped === undefined ? commitAll() : stepped.then(commitAll);
     } catch (error) {
       committed = Promise.reject(error);
     }
