@@ -1,7 +1,7 @@
 /**
  * The ids every system derives from the causal context, with nothing on the wire: FNV-1a 32-bit
- * lanes over UTF-8, each finished with MurmurHash3's fmix32 (see traceparent.ts for the scheme),
- * and the sampling decision read from a trace-id's last 32 bits.
+ * lanes over UTF-8, each finished with MurmurHash3's fmix32, and a trace-id's last 32 bits from the
+ * cheaper sampling lane (see traceparent.ts for the scheme), which the sampling decision reads.
  */
 // FNV-1a 32 lanes (Math.imul: one to two nanoseconds a byte). A lane seeded with a tag is exactly
 // FNV-1a 32 of tag + text, over the text's UTF-8 bytes; several lanes run in one pass. Each
@@ -17,10 +17,13 @@ export function fnv1a32(text: string): number {
 }
 
 const seedOf = (tag: string) => fnv1a32(tag) | 0;
-const TRACE_SEEDS = ['t1:', 't2:', 't3:', 't4:'].map(seedOf);
+const TRACE_SEEDS = ['t1:', 't2:', 't3:'].map(seedOf);
 const SPAN_SEEDS = ['s1:', 's2:'].map(seedOf);
 const HANDLING_SEEDS = ['h1:', 'h2:'].map(seedOf);
-const SAMPLE_SEED = TRACE_SEEDS[3]!;
+// The sampling lane's start, before the byte length is mixed in: FNV-1a 32 of `t4:`.
+const SAMPLE_SEED = seedOf('t4:');
+// The sampling lane's multiplier: an odd 32-bit constant with well spread bits (2^32 / golden ratio).
+const WORD_PRIME = 0x9e3779b1 | 0;
 
 // One FNV-1a step: a character (or byte) into a lane. A declaration, so the seeds below can use it.
 function mix(h: number, x: number): number {
@@ -80,12 +83,11 @@ function lanes2(text: string): void {
   state[1] = b;
 }
 
-// Four lanes (`state[0..3]`) in one pass.
-function lanes4(text: string): void {
+// Three lanes (`state[0..2]`) in one pass: a trace-id's first 96 bits.
+function lanes3(text: string): void {
   let a = state[0]!;
   let b = state[1]!;
   let c = state[2]!;
-  let d = state[3]!;
   const n = text.length;
   let i = 0;
   for (; i + 3 < n; i += 4) {
@@ -94,7 +96,6 @@ function lanes4(text: string): void {
     a = mix(mix(mix(mix(a, w), x), y), z);
     b = mix(mix(mix(mix(b, w), x), y), z);
     c = mix(mix(mix(mix(c, w), x), y), z);
-    d = mix(mix(mix(mix(d, w), x), y), z);
   }
   for (; i < n; i++) {
     const x = text.charCodeAt(i);
@@ -103,18 +104,65 @@ function lanes4(text: string): void {
       a = laneBytes(bytes, a);
       b = laneBytes(bytes, b);
       c = laneBytes(bytes, c);
-      d = laneBytes(bytes, d);
       break;
     }
     a = mix(a, x);
     b = mix(b, x);
     c = mix(c, x);
-    d = mix(d, x);
   }
   state[0] = a;
   state[1] = b;
   state[2] = c;
-  state[3] = d;
+}
+
+// The characters of a Happen id (23: 9 of milliseconds, 10 random per generator, 4 of a counter)
+// the sampling lane reads: the low milliseconds, two random ones, the counter.
+const ID_LENGTH = 23;
+const ID_PICKS = [5, 6, 7, 8, 9, 10, 19, 20, 21, 22];
+
+/**
+ * The sampling lane of a correlation id, a trace-id's last 32 bits. For a 23-character id (the
+ * length of Happen's): its UTF-16 code units at 5-10 and 19-22 (the ones that differ between ids:
+ * low milliseconds, two random characters, the counter), paired low-first into 32-bit words; for
+ * any other id: its UTF-8 bytes as little-endian 32-bit words, the last zero-padded. Each word is
+ * xored into a state, FNV-1a 32 of `t4:` xor the id's length, and multiplied by 0x9e3779b1; the
+ * state is finished with fmix32. Every root event a low rate drops pays for this, and reading a
+ * character costs more than hashing it, so a Happen id is read at ten characters, not 23.
+ */
+export function sampleLane(text: string): number {
+  const n = text.length;
+  let h = SAMPLE_SEED ^ n;
+  if (n === ID_LENGTH) {
+    for (let i = 0; i < ID_PICKS.length; i += 2) h = Math.imul(h ^ (text.charCodeAt(ID_PICKS[i]!) | (text.charCodeAt(ID_PICKS[i + 1]!) << 16)), WORD_PRIME);
+    return fmix(h);
+  }
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const w = text.charCodeAt(i), x = text.charCodeAt(i + 1), y = text.charCodeAt(i + 2), z = text.charCodeAt(i + 3);
+    if ((w | x | y | z) >= 0x80) return sampleLaneBytes(encoder.encode(text));
+    h = Math.imul(h ^ (w | (x << 8) | (y << 16) | (z << 24)), WORD_PRIME);
+  }
+  if (i < n) {
+    let word = 0;
+    for (let shift = 0; i < n; i++, shift += 8) {
+      const x = text.charCodeAt(i);
+      if (x >= 0x80) return sampleLaneBytes(encoder.encode(text));
+      word |= x << shift;
+    }
+    h = Math.imul(h ^ word, WORD_PRIME);
+  }
+  return fmix(h);
+}
+
+function sampleLaneBytes(bytes: Uint8Array): number {
+  const n = bytes.length;
+  let h = SAMPLE_SEED ^ n;
+  for (let i = 0; i < n; i += 4) {
+    let word = 0;
+    for (let j = 0; j < 4 && i + j < n; j++) word |= bytes[i + j]! << (j * 8);
+    h = Math.imul(h ^ word, WORD_PRIME);
+  }
+  return fmix(h);
 }
 
 function seed(seeds: readonly number[]): void {
@@ -151,13 +199,19 @@ function fmix(h: number): number {
 }
 
 // W3C forbids all-zero ids; a hash lands there once in 2^64 (spans) or 2^128 (traces).
-function lanesHex(lanes: 2 | 4): string {
+function spanHex(): string {
   const a = fmix(state[0]!);
   const b = fmix(state[1]!);
-  if (lanes === 2) return hex16(a, a === 0 && b === 0 ? 1 : b);
+  return hex16(a, a === 0 && b === 0 ? 1 : b);
+}
+
+// The three FNV lanes, then the sampling lane; an all-zero id has its third lane set to 1, so the
+// last 32 bits, which the sampling decision reads, are always the sampling lane's.
+function traceHex(sample: number): string {
+  const a = fmix(state[0]!);
+  const b = fmix(state[1]!);
   const c = fmix(state[2]!);
-  const d = fmix(state[3]!);
-  return hex32(a, b, c, a === 0 && b === 0 && c === 0 && d === 0 ? 1 : d);
+  return hex32(a, b, a === 0 && b === 0 && c === 0 && sample === 0 ? 1 : c, sample);
 }
 
 // Direct-mapped caches, one slot per id, picked by the id's last two characters: a Happen id ends in
@@ -171,8 +225,6 @@ let traceKeys: Array<string | undefined> | undefined;
 let traceValues: string[] = [];
 let spanKeys: Array<string | undefined> | undefined;
 let spanValues: string[] = [];
-let sampleKeys: Array<string | undefined> | undefined;
-let sampleValues = new Uint32Array(0);
 
 // A base36 digit's value (0-35) from its char code (other characters land anywhere, harmlessly).
 const digit = (c: number) => (c & 31) + ((c >> 6) & 1) * 25 - 16;
@@ -184,7 +236,7 @@ function slotOf(text: string): number {
 const table = () => new Array<string | undefined>(SLOTS).fill(undefined);
 const values = () => new Array<string>(SLOTS).fill('');
 
-/** The trace-id every system derives for a correlation id: fmix32(FNV-1a 32) of `t1:`…`t4:` + the id. */
+/** The trace-id every system derives for a correlation id: fmix32(FNV-1a 32) of `t1:`…`t3:` + the id, then its {@link sampleLane}. */
 export function traceIdFor(correlationId: string): string {
   return traceOf(correlationId, true);
 }
@@ -216,8 +268,8 @@ function traceOf(correlationId: string, lookUp: boolean): string {
   const slot = slotOf(correlationId);
   if (lookUp && traceKeys[slot] === correlationId) return traceValues[slot]!;
   seed(TRACE_SEEDS);
-  lanes4(correlationId);
-  const traceId = lanesHex(4);
+  lanes3(correlationId);
+  const traceId = traceHex(sampleLane(correlationId));
   traceKeys[slot] = correlationId;
   traceValues[slot] = traceId;
   return traceId;
@@ -232,7 +284,7 @@ function spanOf(eventId: string, lookUp: boolean): string {
   if (lookUp && spanKeys[slot] === eventId) return spanValues[slot]!;
   seed(SPAN_SEEDS);
   lanes2(eventId);
-  const spanId = lanesHex(2);
+  const spanId = spanHex();
   spanKeys[slot] = eventId;
   spanValues[slot] = spanId;
   return spanId;
@@ -256,7 +308,7 @@ export function handlingSpanIdAt(nodeSeed: readonly [number, number], eventId: s
   state[0] = nodeSeed[0];
   state[1] = nodeSeed[1];
   lanes2(eventId);
-  return lanesHex(2);
+  return spanHex();
 }
 
 const TWO_32 = 2 ** 32;
@@ -272,37 +324,11 @@ export function sampledAt(traceId: string, rate: number): boolean {
 }
 
 /**
- * {@link sampledAt} for a derived trace, straight from the correlation id: one hash lane (the
- * trace-id's last), computed once per correlation id and cached (see the caches above), so the
- * traces a low rate drops cost one hash for their first event and a slot check for the others.
+ * {@link sampledAt} for a derived trace, straight from the correlation id: its {@link sampleLane}
+ * (the trace-id's last 32 bits), without deriving the rest of the trace-id.
  */
 export function correlationSampledAt(correlationId: string, rate: number): boolean {
   if (rate >= 1) return true;
   if (!(rate > 0)) return false;
-  return sampleOf(correlationId, true) / TWO_32 < rate;
-}
-
-/**
- * {@link correlationSampledAt} for a correlation id no event had before (a root event's own, new
- * id): the same decision, cached for the event's handlings and descendants, without first looking
- * for it in the cache (a miss there compares two strings, which costs about as much as the hash).
- */
-export function newCorrelationSampledAt(correlationId: string, rate: number): boolean {
-  if (rate >= 1) return true;
-  if (!(rate > 0)) return false;
-  return sampleOf(correlationId, false) / TWO_32 < rate;
-}
-
-// The trace-id's last 32 bits, as a number, for a correlation id.
-function sampleOf(correlationId: string, lookUp: boolean): number {
-  if (sampleKeys === undefined) {
-    sampleKeys = table();
-    sampleValues = new Uint32Array(SLOTS);
-  }
-  const slot = slotOf(correlationId);
-  if (lookUp && sampleKeys[slot] === correlationId) return sampleValues[slot]!;
-  const sample = fmix(lane(correlationId, SAMPLE_SEED));
-  sampleKeys[slot] = correlationId;
-  sampleValues[slot] = sample;
-  return sample;
+  return sampleLane(correlationId) / TWO_32 < rate;
 }

@@ -2,8 +2,11 @@
  * W3C Trace Context for Happen events. Every id is a pure function of the causal context, which
  * already crosses every hop unchanged, so every system derives the same trace for the same event
  * with nothing extra on the wire:
- * - trace-id = four FNV-1a 32-bit hashes of the correlation id (`"t1:" + id` … `"t4:" + id`), each
- *   finished with MurmurHash3's fmix32;
+ * - trace-id = three FNV-1a 32-bit hashes of the correlation id (`"t1:" + id` … `"t3:" + id`), each
+ *   finished with MurmurHash3's fmix32, then the correlation id's sampling lane (`sampleLane`: a
+ *   word-at-a-time hash that reads ten characters of a Happen id, cheap enough for every root event
+ *   a low rate drops); a trace is sampled when those last 32 bits, as a fraction of 2^32, are
+ *   below the rate;
  * - an event's span-id (the span of its emit) = two, of `"s1:" + event id` and `"s2:" + event id`;
  * - the span of one node handling it = two, of `"h1:"`/`"h2:"` + node + `"\n"` + event id.
  * Only a trace that did not start here (an external W3C parent) travels as `context.traceparent`.
@@ -12,7 +15,7 @@ import { HappenError } from '../core/errors.ts';
 import type { HappenEvent } from '../core/event.ts';
 import { handlingSpanIdFor, sampledAt, spanIdFor, traceIdFor } from './trace-ids.ts';
 
-export { correlationSampledAt, fnv1a32, handlingSpanIdFor, sampledAt, spanIdFor, traceIdFor } from './trace-ids.ts';
+export { correlationSampledAt, fnv1a32, handlingSpanIdFor, sampledAt, sampleLane, spanIdFor, traceIdFor } from './trace-ids.ts';
 
 /** The parts of a W3C `traceparent` header. */
 export interface TraceparentParts {

@@ -22,7 +22,7 @@ import {
   TRACEPARENT_FIELD,
   type TraceparentParts,
 } from './traceparent.ts';
-import { emittedSpanIdFor, emittedTraceIdFor, handlingSeed, handlingSpanIdAt, newCorrelationSampledAt } from './trace-ids.ts';
+import { emittedSpanIdFor, emittedTraceIdFor, handlingSeed, handlingSpanIdAt } from './trace-ids.ts';
 
 /** What the recorder needs to know; {@link createTracer} fills it from its options. */
 export interface RecorderConfig {
@@ -99,7 +99,7 @@ export class SpanRecorder {
         ({ traceId, sampled } = inherited);
         stamped = true;
       } else {
-        // Usually decided already, by this event's emit or an earlier event of its correlation.
+        // The same decision as this event's emit made, recomputed: cheaper than remembering it.
         sampled = correlationSampledAt(causal.correlationId, this.config.samplingRate);
         // The common case at low rates: nothing recorded, nothing kept.
         if (!sampled) return inner === undefined ? next() : inner.handle(event, ctx, next);
@@ -174,9 +174,8 @@ export class SpanRecorder {
         parent = 'spanId' in cause ? cause.spanId : spanIdFor(causal.causationId!);
         stamp = cause.stamped || cause.correlationId !== causal.correlationId;
       } else {
-        // A root event's correlation id is usually its own new id: decided here for all its events.
-        const rate = this.config.samplingRate;
-        sampled = causal.correlationId === event.id ? newCorrelationSampledAt(event.id, rate) : correlationSampledAt(causal.correlationId, rate);
+        // A root event's correlation id is usually its own new id: decided here, and again (cheaply) by its handlings.
+        sampled = correlationSampledAt(causal.correlationId, this.config.samplingRate);
         if (!sampled) return next(event);
         traceId = emittedTraceIdFor(causal.correlationId, event.id);
         // The sender was not handling the cause here: the cause's own span is the nearest known one.

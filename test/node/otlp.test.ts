@@ -126,10 +126,40 @@ function referenceLanes(tags: string[], text: string): string {
   return tags.map((tag) => fmix(fnv(tag + text)).toString(16).padStart(8, '0')).join('');
 }
 
+// The sampling lane: FNV-1a 32 of "t4:" xor the length, then each 32-bit word xored in and
+// multiplied by 0x9e3779b1, then fmix32. The words: for a 23-character id, the UTF-16 code units at
+// 5-10 and 19-22 in pairs (low first); else the little-endian words of the UTF-8 bytes, zero-padded.
+function referenceSampleLane(text: string): string {
+  const words: bigint[] = [];
+  let length: number;
+  if (text.length === 23) {
+    length = 23;
+    const units = [5, 6, 7, 8, 9, 10, 19, 20, 21, 22].map((i) => BigInt(text.charCodeAt(i)));
+    for (let i = 0; i < units.length; i += 2) words.push(units[i]! | (units[i + 1]! << 16n));
+  } else {
+    const bytes = Buffer.from(text, 'utf8');
+    length = bytes.length;
+    for (let i = 0; i < bytes.length; i += 4) {
+      words.push(BigInt(bytes[i]!) | (BigInt(bytes[i + 1] ?? 0) << 8n) | (BigInt(bytes[i + 2] ?? 0) << 16n) | (BigInt(bytes[i + 3] ?? 0) << 24n));
+    }
+  }
+  let h = BigInt(Number.parseInt(referenceFnv('t4:'), 16)) ^ BigInt(length);
+  for (const word of words) h = ((h ^ word) * 0x9e3779b1n) & 0xffffffffn;
+  h = ((h ^ (h >> 16n)) * 0x85ebca6bn) & 0xffffffffn;
+  h = ((h ^ (h >> 13n)) * 0xc2b2ae35n) & 0xffffffffn;
+  return (h ^ (h >> 16n)).toString(16).padStart(8, '0');
+}
+
+function referenceFnv(text: string): string {
+  let h = 0x811c9dc5n;
+  for (const byte of Buffer.from(text, 'utf8')) h = ((h ^ BigInt(byte)) * 0x01000193n) & 0xffffffffn;
+  return h.toString(16);
+}
+
 describe('[node] trace ids against a reference implementation', () => {
-  test('trace, span and handling ids are fmix32(FNV-1a 32) lanes over UTF-8', () => {
-    for (const text of ['01J0CORRELATION', 'ünï-😀', 'x'.repeat(300), randomBytes(12).toString('base64url')]) {
-      expect(traceIdFor(text)).toBe(referenceLanes(['t1:', 't2:', 't3:', 't4:'], text));
+  test('trace, span and handling ids are fmix32(FNV-1a 32) lanes over UTF-8, a trace-id ending in its sampling lane', () => {
+    for (const text of ['01J0CORRELATION', 'ünï-😀', 'x'.repeat(300), 'abcde', 'lzq8k2x1aabcdefghij0001', 'ünï-😀'.padEnd(23, 'z'), randomBytes(12).toString('base64url')]) {
+      expect(traceIdFor(text)).toBe(referenceLanes(['t1:', 't2:', 't3:'], text) + referenceSampleLane(text));
       expect(spanIdFor(text)).toBe(referenceLanes(['s1:', 's2:'], text));
       expect(handlingSpanIdFor(text, 'db')).toBe(referenceLanes(['h1:', 'h2:'], `db\n${text}`));
     }
