@@ -34,13 +34,15 @@ export interface MeshOptions {
   /**
    * Batches the frames sent on `bus` transports (memory, BroadcastChannel, NATS): frames leaving
    * within one tick — or within `delayMs` of the first — travel as one message of at most `maxFrames`
-   * frames and `maxBytes` bytes (defaults 256 and 64 KiB). Off by default — each frame is its own
-   * message — except on a `durable` mesh, where frames of one tick share a message (its sends and acks
-   * come in bursts, and a BroadcastChannel message costs ~15 µs in Chromium). Receivers always split
+   * frames and `maxBytes` bytes (defaults 256 and 64 KiB). By default the frames of one tick share a
+   * message on BroadcastChannel (a message costs ~15 µs in Chromium whatever its size) and on every bus
+   * of a `durable` mesh (its sends and acks come in bursts); elsewhere each frame is its own message
+   * (the memory bus groups a tick's frames itself; NATS routes each frame by subject); `false`: never.
+   * Receivers always split
    * batches, so peers need not agree. `hub` transports batch on their own terms (the WebSocket
    * transport's `batch` option).
    */
-  batch?: BatchOptions;
+  batch?: BatchOptions | false;
 }
 
 /** A node of the mesh, local or remote. */
@@ -116,10 +118,13 @@ export function mesh(options: MeshOptions): Mesh {
   const heartbeatMs = options.heartbeatMs ?? 5_000;
   if (!(heartbeatMs > 0)) throw new HappenError('validation', 'INVALID_CONFIG', 'mesh(): heartbeatMs must be a positive number');
   const maxBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-  const batching = options.batch === undefined ? (options.durable ? batchSettings({}, 'mesh()') : undefined) : batchSettings(options.batch, 'mesh()');
-  // One queue per bus transport; a hub's peers would not all split our batches.
+  const batching = options.batch === undefined || options.batch === false ? undefined : batchSettings(options.batch, 'mesh()');
+  // One queue per bus transport that batches — all with `batch` or `durable`, else those that ask
+  // (`coalesce`); a hub's peers would not all split our batches.
   const batchers = new Map<Transport, Batcher>();
-  if (batching) for (const t of transports) if (t.reach === 'bus') batchers.set(t, createBatcher((data, route) => t.send(data, route), batching));
+  for (const t of transports) {
+    if (t.reach === 'bus' && options.batch !== false && (batching || options.durable || t.coalesce)) batchers.set(t, createBatcher((data, route) => t.send(data, route), batching ?? {}));
+  }
   const table = new PeerTable();
   const seen = new RecentIds(options.dedupeWindow ?? 10_000);
   // An event can arrive twice only through two transports, or on a bus where any peer may repeat a

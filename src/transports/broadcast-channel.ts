@@ -93,6 +93,8 @@ export function broadcastChannel(options: BroadcastChannelOptions = {}): Broadca
     name: 'broadcast-channel',
     reach: 'bus',
     format: options.format ?? 'msgpack',
+    // A message costs ~15 µs in Chromium whatever its size: a burst of frames goes as one.
+    coalesce: true,
     open(opened: TransportLink) {
       if (closed) throw new HappenError('runtime', 'TRANSPORT_CLOSED', `The ${name} transport was closed; create a new one`);
       if (channel) return;

@@ -43,6 +43,11 @@ export interface Transport {
   readonly reach: TransportReach;
   /** The codec the peers on this transport speak (default `msgpack`; `json` for debugging and plain HTTP clients). */
   readonly format?: 'msgpack' | 'json';
+  /**
+   * On a `bus` transport: whether the mesh sends the frames of one tick as one message unless its
+   * `batch` option says otherwise — for links where a message costs far more than its bytes.
+   */
+  readonly coalesce?: boolean;
   /** Starts the link; called once by the mesh. Frames arrive through `link.receive`. */
   open(link: TransportLink): void | Promise<void>;
   /**

@@ -1,5 +1,9 @@
 import { afterEach, expect, test } from 'vitest';
 import type { HappenError } from '../../src/core/errors.ts';
+import { createHappen } from '../../src/index.ts';
+import { mesh } from '../../src/mesh/index.ts';
+import { forEachFrame } from '../../src/transports/batch.ts';
+import { decodeFrame } from '../../src/transports/codec.ts';
 import { broadcastChannel, type BroadcastChannelTransport } from '../../src/transports/broadcast-channel.ts';
 import type { FrameData } from '../../src/transports/transport.ts';
 
@@ -53,5 +57,33 @@ test('[node] broadcast-channel › channel election: one leader of three; each c
     expect(leader.t.isLeader()).toBe(false);
     await until(() => leaders().length === 1, 500);
     await leaders()[0]!.t.leader; // resolves for the new leader
+  }
+});
+
+test('[node] broadcast-channel › a mesh sends a burst as one message by default, every frame alone with batch: false; all arrive, in order', async () => {
+  for (const [batch, messages] of [[undefined, 1], [false, 50]] as const) {
+    const name = `node-coalesce-${batch}`;
+    const sender = mesh({ transports: [broadcastChannel({ mesh: name })], ...(batch === false ? { batch } : {}) });
+    const receiver = mesh({ transports: [broadcastChannel({ mesh: name })] });
+    const got: number[] = [];
+    createHappen({ id: `${name}-b`, extensions: [receiver] }).createNode('sink').on('n', (e) => void got.push(e.payload as number));
+    const src = createHappen({ id: `${name}-a`, extensions: [sender] }).createNode('src');
+    await sender.waitForNode('sink', { timeout: 2_000 });
+    let posted = 0;
+    const watch = new BroadcastChannel(`happen:${name}`);
+    // Messages carrying event frames (presence heartbeats may pass meanwhile).
+    watch.onmessage = ({ data }) => {
+      let events = false;
+      forEachFrame(new Uint8Array(data), (f) => void (events ||= decodeFrame(f).t === 'event'));
+      if (events) posted++;
+    };
+    for (let i = 0; i < 50; i++) src.broadcast({ type: 'n', payload: i });
+    await until(() => got.length === 50);
+    await sleep(20);
+    watch.close();
+    expect(got).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(posted, `messages for 50 frames with batch: ${batch}`).toBe(messages);
+    await sender.close();
+    await receiver.close();
   }
 });
