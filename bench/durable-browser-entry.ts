@@ -6,10 +6,14 @@
  * (durable-browser-worker.ts; the durable one keeps its inbox in IndexedDB and acks).
  * Two measures: `accepted`, until every emit has resolved (for the durable path: stored), and
  * `delivered`, until the receiver has handled every event — what the app can sustain, since an
- * outbox filling faster than it drains only defers the cost.
+ * outbox filling faster than it drains only defers the cost. Besides the default fire-and-forget
+ * path (a tick's frames share a message), the one with `batch: false` (a message per frame, as before
+ * BroadcastChannel coalesced), and for `accepted` the floor: one bare IndexedDB transaction writing a
+ * batch's 100 events as one record, awaited, per batch — what any durable emit must wait for.
  */
 import { createHappen, type HappenNode } from '../src/index.ts';
 import { mesh, type Mesh } from '../src/mesh/index.ts';
+import { openDB } from 'idb';
 import { indexedDbStorage } from '../src/storage/indexeddb.ts';
 import { broadcastChannel } from '../src/transports/broadcast-channel.ts';
 import { runScenario, type Contender, type ScenarioResult } from './harness.ts';
@@ -42,8 +46,11 @@ interface Sender {
   sent: number;
 }
 
-async function sender(name: string, durable: boolean, handled: (name: string, count: number) => Promise<void>): Promise<Sender> {
-  const out = mesh({ transports: [broadcastChannel({ mesh: name })], ...(durable ? { durable: { storage: indexedDbStorage(`${name}-out`) } } : {}) });
+type Kind = 'durable' | 'plain' | 'unbatched';
+
+async function sender(name: string, kind: Kind, handled: (name: string, count: number) => Promise<void>): Promise<Sender> {
+  const options = kind === 'durable' ? { durable: { storage: indexedDbStorage(`${name}-out`) } } : kind === 'unbatched' ? { batch: false as const } : {};
+  const out = mesh({ transports: [broadcastChannel({ mesh: name })], ...options });
   const src = createHappen({ id: `${name}-a`, extensions: [out] }).createNode('src');
   await out.waitForNode('sink', { timeout: 5_000 });
   await src.emit({ type: 'tick', payload: -1 });
@@ -74,12 +81,33 @@ function contender(label: string, s: Sender, handled: (name: string, count: numb
   };
 }
 
+// The floor of any durable emit: per batch, one relaxed IndexedDB transaction storing the batch's events
+// as one record (what the outbox writes), awaited before the next batch.
+async function bareCommits(): Promise<Contender & { close(): void }> {
+  const db = await openDB('bench-bare-commits', 1, { upgrade: (d) => void d.createObjectStore('chunks') });
+  let n = 0;
+  const event = (i: number) => ({ n: i, event: { id: `0mwt2bench${i}`, type: 'tick', payload: i, context: { causal: { id: `0mwt2bench${i}`, sender: 'src', correlationId: `0mwt2bench${i}`, path: ['src'], timestamp: Date.now() } } }, createdAt: Date.now() });
+  return {
+    name: 'bare IndexedDB commit per batch, accepted',
+    async run(ops) {
+      for (let i = 0; i < ops; i += BATCH) {
+        const tx = db.transaction('chunks', 'readwrite', { durability: 'relaxed' });
+        void tx.store.put(Array.from({ length: BATCH }, (_, j) => event(i + j)), `c/${n++ % 64}`);
+        await tx.done;
+      }
+    },
+    close: () => db.close(),
+  };
+}
+
 (globalThis as { runDurableBench?: () => Promise<ScenarioResult[]> }).runDurableBench = async () => {
   const worker = new Worker('/worker.js', { type: 'module' });
   await new Promise((resolve) => worker.addEventListener('message', resolve, { once: true }));
   const handled = handledInWorker(worker);
-  const durable = await sender('bench-durable', true, handled);
-  const plain = await sender('bench-plain', false, handled);
+  const durable = await sender('bench-durable', 'durable', handled);
+  const plain = await sender('bench-plain', 'plain', handled);
+  const unbatched = await sender('bench-unbatched', 'unbatched', handled);
+  const bare = await bareCommits();
   const scenario = (what: 'accepted' | 'delivered') =>
     runScenario({
       name: `emits in batches of ${BATCH} to a worker over BroadcastChannel, until every one is ${what === 'accepted' ? 'accepted (emit resolved)' : 'delivered (handled by the receiver)'}`,
@@ -87,15 +115,19 @@ function contender(label: string, s: Sender, handled: (name: string, count: numb
       rounds: 9,
       warmUpRuns: 2,
       happen: contender(`durable emit (IndexedDB), ${what}`, durable, handled, what === 'delivered'),
-      baselines: [contender(`fire-and-forget emit, ${what}`, plain, handled, what === 'delivered')],
+      baselines: [
+        contender(`fire-and-forget emit, ${what}`, plain, handled, what === 'delivered'),
+        contender(`fire-and-forget emit with batch: false, ${what}`, unbatched, handled, what === 'delivered'),
+        ...(what === 'accepted' ? [bare] : []),
+      ],
       // Durable ≥ 0.5× the fire-and-forget path's emits/s, i.e. at most 2× its time per emit.
       targets: [{ baseline: `fire-and-forget emit, ${what}`, maxRatio: 2 }],
     });
   try {
     return [await scenario('accepted'), await scenario('delivered')];
   } finally {
-    await durable.mesh.close();
-    await plain.mesh.close();
+    await Promise.all([durable, plain, unbatched].map((s) => s.mesh.close()));
+    bare.close();
     worker.terminate();
   }
 };

@@ -1,6 +1,6 @@
 /**
  * The receiving side of the durable-emit benchmark, in a dedicated worker as it is in an app (a tab
- * emitting to a worker or another tab): two receiver systems, one durable on IndexedDB, one plain.
+ * emitting to a worker or another tab): one receiver system per sender, durable on IndexedDB or plain.
  * The page asks `{ mesh, count }` and is answered once that mesh's sink has handled that many events.
  */
 import { createHappen } from '../src/index.ts';
@@ -11,7 +11,7 @@ import { broadcastChannel } from '../src/transports/broadcast-channel.ts';
 const heard = new Map<string, number>();
 const waiting = new Map<string, number>();
 
-for (const [name, durable] of [['bench-durable', true], ['bench-plain', false]] as const) {
+for (const [name, durable] of [['bench-durable', true], ['bench-plain', false], ['bench-unbatched', false]] as const) {
   const receiver = mesh({ transports: [broadcastChannel({ mesh: name })], ...(durable ? { durable: { storage: indexedDbStorage(`${name}-in`) } } : {}) });
   heard.set(name, 0);
   createHappen({ id: `${name}-b`, extensions: [receiver] })

@@ -61,6 +61,9 @@ if (durableResults) {
     const [ratio] = Object.values(result.ratios); // time per emit: durable ÷ fire-and-forget
     const speed = 1 / ratio!;
     console.log(`  ${result.scenario.split(', until ')[1]}: durable emits/s ÷ fire-and-forget emits/s = ${speed.toFixed(3)} (target ≥ 0.5: ${speed >= 0.5 ? 'met' : 'NOT met'})`);
+    const ns = Object.values(result.nsPerOp);
+    const floor = Object.entries(result.nsPerOp).find(([name]) => name.startsWith('bare IndexedDB'))?.[1];
+    if (floor) console.log(`    the bare IndexedDB commit per batch alone: ${(ns[1]! / floor).toFixed(3)} × the fire-and-forget emits/s (the most any durable emit can reach)`);
   }
 } else console.log('  skipped: no Chromium at /usr/bin/chromium (set CHROMIUM_PATH)');
 
