@@ -282,12 +282,70 @@ function spanOf(eventId: string, lookUp: boolean): string {
   }
   const slot = slotOf(eventId);
   if (lookUp && spanKeys[slot] === eventId) return spanValues[slot]!;
-  seed(SPAN_SEEDS);
-  lanes2(eventId);
-  const spanId = spanHex();
+  const spanId = spanHexOf(eventId, SPAN_SEEDS[0]!, SPAN_SEEDS[1]!);
   spanKeys[slot] = eventId;
   spanValues[slot] = spanId;
   return spanId;
+}
+
+// Two lanes from (a, b) over an ASCII `text`, finished and written as a span-id, in locals: the
+// shared lane state costs a load and a store a lane a pass. Non-ASCII text takes the general path.
+function spanHexOf(text: string, a: number, b: number): string {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const x = text.charCodeAt(i);
+    if (x >= 0x80) {
+      state[0] = a;
+      state[1] = b;
+      lanes2(text.slice(i));
+      return spanHex();
+    }
+    a = mix(a, x);
+    b = mix(b, x);
+  }
+  a = fmix(a);
+  b = fmix(b);
+  return hex16(a, a === 0 && b === 0 ? 1 : b);
+}
+
+/**
+ * {@link emittedTraceIdFor} for a root event (its correlation id is its own, new id), given its
+ * {@link sampleLane}: one pass over the id derives both its trace-id and its span-id (five lanes),
+ * cached, so the {@link spanIdFor} that follows finds the span-id.
+ */
+export function rootTraceIdFor(eventId: string, sample: number): string {
+  if (traceKeys === undefined) {
+    traceKeys = table();
+    traceValues = values();
+  }
+  if (spanKeys === undefined) {
+    spanKeys = table();
+    spanValues = values();
+  }
+  let t1 = TRACE_SEEDS[0]!, t2 = TRACE_SEEDS[1]!, t3 = TRACE_SEEDS[2]!, s1 = SPAN_SEEDS[0]!, s2 = SPAN_SEEDS[1]!;
+  const n = eventId.length;
+  for (let i = 0; i < n; i++) {
+    const x = eventId.charCodeAt(i);
+    if (x >= 0x80) {
+      traceOf(eventId, false);
+      spanOf(eventId, false);
+      return traceValues[slotOf(eventId)]!;
+    }
+    t1 = mix(t1, x);
+    t2 = mix(t2, x);
+    t3 = mix(t3, x);
+    s1 = mix(s1, x);
+    s2 = mix(s2, x);
+  }
+  const a = fmix(t1), b = fmix(t2), c = fmix(t3);
+  const traceId = hex32(a, b, a === 0 && b === 0 && c === 0 && sample === 0 ? 1 : c, sample);
+  const sa = fmix(s1), sb = fmix(s2);
+  const slot = slotOf(eventId);
+  traceKeys[slot] = eventId;
+  traceValues[slot] = traceId;
+  spanKeys[slot] = eventId;
+  spanValues[slot] = hex16(sa, sa === 0 && sb === 0 ? 1 : sb);
+  return traceId;
 }
 
 /** The span-id of one node's handling of an event: fmix32(FNV-1a 32) of `h1:`, `h2:` + node + `\n` + event id. */
@@ -305,10 +363,7 @@ export function handlingSeed(node: string): readonly [number, number] {
 
 /** {@link handlingSpanIdFor} from the node's {@link handlingSeed}: one pass over the event id. */
 export function handlingSpanIdAt(nodeSeed: readonly [number, number], eventId: string): string {
-  state[0] = nodeSeed[0];
-  state[1] = nodeSeed[1];
-  lanes2(eventId);
-  return spanHex();
+  return spanHexOf(eventId, nodeSeed[0], nodeSeed[1]);
 }
 
 const TWO_32 = 2 ** 32;

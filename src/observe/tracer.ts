@@ -22,7 +22,9 @@ import {
   TRACEPARENT_FIELD,
   type TraceparentParts,
 } from './traceparent.ts';
-import { emittedSpanIdFor, emittedTraceIdFor, handlingSeed, handlingSpanIdAt } from './trace-ids.ts';
+import { emittedSpanIdFor, emittedTraceIdFor, handlingSeed, handlingSpanIdAt, rootTraceIdFor, sampleLane } from './trace-ids.ts';
+
+const TWO_32 = 2 ** 32;
 
 /** What the recorder needs to know; {@link createTracer} fills it from its options. */
 export interface RecorderConfig {
@@ -161,6 +163,7 @@ export class SpanRecorder {
     let sampled: boolean;
     let parent: string | undefined;
     let stamp: boolean;
+    let root = false;
     if (own !== undefined) {
       traceId = own.traceId;
       parent = own.spanId;
@@ -175,15 +178,19 @@ export class SpanRecorder {
         stamp = cause.stamped || cause.correlationId !== causal.correlationId;
       } else {
         // A root event's correlation id is usually its own new id: decided here, and again (cheaply) by its handlings.
-        sampled = correlationSampledAt(causal.correlationId, this.config.samplingRate);
+        const rate = this.config.samplingRate;
+        const lane = rate > 0 ? sampleLane(causal.correlationId) : 0;
+        sampled = rate >= 1 || lane / TWO_32 < rate;
         if (!sampled) return next(event);
-        traceId = emittedTraceIdFor(causal.correlationId, event.id);
+        root = causal.correlationId === event.id;
+        traceId = root ? rootTraceIdFor(event.id, lane) : emittedTraceIdFor(causal.correlationId, event.id);
         // The sender was not handling the cause here: the cause's own span is the nearest known one.
         parent = causal.causationId === undefined ? undefined : spanIdFor(causal.causationId);
         stamp = false;
       }
     }
-    const spanId = emittedSpanIdFor(event.id);
+    // A root's span-id came with its trace-id (a cache hit); any other event's is new: derived, not looked up.
+    const spanId = root ? spanIdFor(event.id) : emittedSpanIdFor(event.id);
     if (!sampled) {
       if (stamp) this.#book.keepStamped(event.id, traceId, false);
       return next(stamp ? withTraceparent(event, traceId, spanId, false) : event);
