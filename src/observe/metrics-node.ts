@@ -65,10 +65,12 @@ export class NodeProbe implements Middleware {
   handle(event: HappenEvent, _ctx: HandlerContext, next: () => unknown): unknown {
     const stats = this.stats;
     const t = stats.type(event.type);
-    const n = t.eventsIn++;
+    t.eventsIn++;
     const at = this.clocks.at(event.context.causal.timestamp);
     stats.seen(at);
-    if (n % this.timingEvery !== 0) return this.untimed(t, at, next);
+    // The first handling of a type is timed, then one in `timingEvery`.
+    if (--t.untilTimed > 0) return this.untimed(t, at, next);
+    t.untilTimed = this.timingEvery;
     return this.timed(t, at, next);
   }
 

@@ -19,6 +19,8 @@ export class TypeStats {
   retries = 0;
   /** Handlings timed (every one, or one in `timingEvery`): the histogram's count. */
   timed = 0;
+  /** Handlings until the next timed one (0: the next is): a countdown costs less than `eventsIn % timingEvery`. */
+  untilTimed = 0;
   sumMs = 0;
   /** Counts per histogram bucket, not cumulative; the last one is `+Inf`. */
   readonly buckets: number[];
