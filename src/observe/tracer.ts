@@ -66,6 +66,8 @@ export class SpanRecorder {
   readonly stats: TracerStats = { spans: 0, invalidTraceparents: 0, exporterErrors: 0 };
   readonly #book = new TraceBook();
   readonly #sinks: SpanSinks;
+  // The last root event whose emit was not sampled: one object, so a check costs an identity compare.
+  #lastDropped: HappenEvent | undefined;
 
   constructor(
     readonly system: string,
@@ -101,8 +103,9 @@ export class SpanRecorder {
         ({ traceId, sampled } = inherited);
         stamped = true;
       } else {
-        // The same decision as this event's emit made, recomputed: cheaper than remembering it.
-        sampled = correlationSampledAt(causal.correlationId, this.config.samplingRate);
+        // The same decision as this event's emit made: known when it is the root event this system emitted
+        // last (a send awaited before the next), else recomputed, cheaper than remembering it for every event.
+        sampled = event === this.#lastDropped ? false : correlationSampledAt(causal.correlationId, this.config.samplingRate);
         // The common case at low rates: nothing recorded, nothing kept.
         if (!sampled) return inner === undefined ? next() : inner.handle(event, ctx, next);
         traceId = traceIdFor(causal.correlationId);
@@ -181,7 +184,10 @@ export class SpanRecorder {
         const rate = this.config.samplingRate;
         const lane = rate > 0 ? sampleLane(causal.correlationId) : 0;
         sampled = rate >= 1 || lane / TWO_32 < rate;
-        if (!sampled) return next(event);
+        if (!sampled) {
+          this.#lastDropped = event;
+          return next(event);
+        }
         root = causal.correlationId === event.id;
         traceId = root ? rootTraceIdFor(event.id, lane) : emittedTraceIdFor(causal.correlationId, event.id);
         // The sender was not handling the cause here: the cause's own span is the nearest known one.

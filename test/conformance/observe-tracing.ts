@@ -353,6 +353,33 @@ describe('tracing: sampling', () => {
     deepEqual([...one.keys()].sort(), [...two.keys()].sort(), 'both systems kept the same traces');
     deepEqual([...one.keys()].sort(), correlations.filter((c) => sampledAt(traceIdFor(c), 0.3)).map(traceIdFor).sort());
   });
+
+  test('root events with their own ids, sent one at a time or in a burst: each sampled one whole, as its trace-id decides', async () => {
+    const { happen, spans } = traced('roots', { samplingRate: 0.3 });
+    happen.createNode('calc').on('calc.add', (e) => e.payload.n + 1);
+    happen.createNode('sub').on('tick', () => undefined);
+    const ui = happen.createNode('ui');
+    const roots: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      const handle = ui.send('calc', { type: 'calc.add', payload: { n: i } });
+      roots.push(handle.event.id);
+      equal(await handle.return(), i + 1);
+    }
+    for (let i = 0; i < 150; i++) roots.push(ui.broadcast({ type: 'tick' }).id);
+    await happen.settled();
+    const byTrace = new Map<string, HappenSpan[]>();
+    for (const s of spans) byTrace.set(s.traceId, [...(byTrace.get(s.traceId) ?? []), s]);
+    const kept = roots.filter((id) => sampledAt(traceIdFor(id), 0.3));
+    ok(kept.length > 50 && kept.length < 140, `about 30 % of 300 roots (got ${kept.length})`);
+    deepEqual([...byTrace.keys()].sort(), kept.map(traceIdFor).sort(), 'exactly the roots whose trace-id samples them');
+    for (const id of kept) {
+      const pair = byTrace.get(traceIdFor(id))!;
+      equal(pair.length, 2, 'an emit span and a handling span');
+      const emit = pair.find((s) => s.kind === SPAN_KIND.client || s.kind === SPAN_KIND.producer)!;
+      equal(emit.spanId, spanIdFor(id));
+      equal(pair.find((s) => s !== emit)!.parentSpanId, emit.spanId);
+    }
+  });
 });
 
 describe('tracing: configuration', () => {
