@@ -38,9 +38,8 @@ export interface MeshOptions {
    * message on BroadcastChannel (a message costs ~15 µs in Chromium whatever its size) and on every bus
    * of a `durable` mesh (its sends and acks come in bursts); elsewhere each frame is its own message
    * (the memory bus groups a tick's frames itself; NATS routes each frame by subject); `false`: never.
-   * Receivers always split
-   * batches, so peers need not agree. `hub` transports batch on their own terms (the WebSocket
-   * transport's `batch` option).
+   * Receivers always split batches, so peers need not agree. `hub` transports batch on their own
+   * terms (the WebSocket transport's `batch` option).
    */
   batch?: BatchOptions | false;
 }

@@ -165,10 +165,7 @@ export class Outbox {
 
   /** Stops the deferred-delete timer, writing what waited for it now (a close leaves no timer behind). */
   close(): void {
-    if (this.#deleteTimer === undefined) return;
-    clearTimeout(this.#deleteTimer);
-    this.#deleteTimer = undefined;
-    if (this.#deletes.length > 0) void this.write([]).catch(() => {});
+    this.flushDeletes();
   }
 
   /** Entries not yet numbered for any receiver, in emit order. */
@@ -231,7 +228,8 @@ export class Outbox {
     this.#deleted = [];
     clearTimeout(this.#deleteTimer);
     this.#deleteTimer = undefined;
-    void done.then(() => deleted.forEach((resolve) => resolve()), () => deleted.forEach((resolve) => resolve()));
+    const settle = () => deleted.forEach((resolve) => resolve());
+    void done.then(settle, settle);
     return done;
   }
 
@@ -239,13 +237,15 @@ export class Outbox {
     this.#deletes.push({ type: 'delete', key });
     const done = new Promise<void>((resolve) => this.#deleted.push(resolve));
     if (this.#deleteTimer === undefined) {
-      this.#deleteTimer = setTimeout(() => {
-        this.#deleteTimer = undefined;
-        if (this.#deletes.length > 0) void this.write([]).catch(() => {});
-      }, DELETE_DELAY_MS);
+      this.#deleteTimer = setTimeout(() => this.flushDeletes(), DELETE_DELAY_MS);
       (this.#deleteTimer as { unref?: () => void }).unref?.();
     }
     return done;
+  }
+
+  // The deletes waiting for company go now, alone (write() clears the timer).
+  private flushDeletes(): void {
+    if (this.#deletes.length > 0) void this.write([]).catch(() => {});
   }
 
   // An entry leaves memory; returns its chunk (with one entry fewer open).
