@@ -199,18 +199,19 @@ function fmix(h: number): number {
 }
 
 // W3C forbids all-zero ids; a hash lands there once in 2^64 (spans) or 2^128 (traces).
-function spanHex(): string {
-  const a = fmix(state[0]!);
-  const b = fmix(state[1]!);
+// A span-id from two unfinished FNV lanes.
+function spanHexFrom(s1: number, s2: number): string {
+  const a = fmix(s1);
+  const b = fmix(s2);
   return hex16(a, a === 0 && b === 0 ? 1 : b);
 }
 
-// The three FNV lanes, then the sampling lane; an all-zero id has its third lane set to 1, so the
-// last 32 bits, which the sampling decision reads, are always the sampling lane's.
-function traceHex(sample: number): string {
-  const a = fmix(state[0]!);
-  const b = fmix(state[1]!);
-  const c = fmix(state[2]!);
+// A trace-id from three unfinished FNV lanes, then the sampling lane; an all-zero id has its third
+// lane set to 1, so the last 32 bits, which the sampling decision reads, are always the sampling lane's.
+function traceHexFrom(t1: number, t2: number, t3: number, sample: number): string {
+  const a = fmix(t1);
+  const b = fmix(t2);
+  const c = fmix(t3);
   return hex32(a, b, a === 0 && b === 0 && c === 0 && sample === 0 ? 1 : c, sample);
 }
 
@@ -269,7 +270,7 @@ function traceOf(correlationId: string, lookUp: boolean): string {
   if (lookUp && traceKeys[slot] === correlationId) return traceValues[slot]!;
   seed(TRACE_SEEDS);
   lanes3(correlationId);
-  const traceId = traceHex(sampleLane(correlationId));
+  const traceId = traceHexFrom(state[0]!, state[1]!, state[2]!, sampleLane(correlationId));
   traceKeys[slot] = correlationId;
   traceValues[slot] = traceId;
   return traceId;
@@ -298,14 +299,12 @@ function spanHexOf(text: string, a: number, b: number): string {
       state[0] = a;
       state[1] = b;
       lanes2(text.slice(i));
-      return spanHex();
+      return spanHexFrom(state[0]!, state[1]!);
     }
     a = mix(a, x);
     b = mix(b, x);
   }
-  a = fmix(a);
-  b = fmix(b);
-  return hex16(a, a === 0 && b === 0 ? 1 : b);
+  return spanHexFrom(a, b);
 }
 
 /**
@@ -337,14 +336,12 @@ export function rootTraceIdFor(eventId: string, sample: number): string {
     s1 = mix(s1, x);
     s2 = mix(s2, x);
   }
-  const a = fmix(t1), b = fmix(t2), c = fmix(t3);
-  const traceId = hex32(a, b, a === 0 && b === 0 && c === 0 && sample === 0 ? 1 : c, sample);
-  const sa = fmix(s1), sb = fmix(s2);
+  const traceId = traceHexFrom(t1, t2, t3, sample);
   const slot = slotOf(eventId);
   traceKeys[slot] = eventId;
   traceValues[slot] = traceId;
   spanKeys[slot] = eventId;
-  spanValues[slot] = hex16(sa, sa === 0 && sb === 0 ? 1 : sb);
+  spanValues[slot] = spanHexFrom(s1, s2);
   return traceId;
 }
 
@@ -385,5 +382,10 @@ export function sampledAt(traceId: string, rate: number): boolean {
 export function correlationSampledAt(correlationId: string, rate: number): boolean {
   if (rate >= 1) return true;
   if (!(rate > 0)) return false;
-  return sampleLane(correlationId) / TWO_32 < rate;
+  return laneSampledAt(sampleLane(correlationId), rate);
+}
+
+/** {@link sampledAt} from a trace's {@link sampleLane} (its last 32 bits), for a caller that has it already. */
+export function laneSampledAt(lane: number, rate: number): boolean {
+  return rate >= 1 || lane / TWO_32 < rate;
 }

@@ -22,9 +22,7 @@ import {
   TRACEPARENT_FIELD,
   type TraceparentParts,
 } from './traceparent.ts';
-import { emittedSpanIdFor, emittedTraceIdFor, handlingSeed, handlingSpanIdAt, rootTraceIdFor, sampleLane } from './trace-ids.ts';
-
-const TWO_32 = 2 ** 32;
+import { emittedSpanIdFor, emittedTraceIdFor, handlingSeed, handlingSpanIdAt, laneSampledAt, rootTraceIdFor, sampleLane } from './trace-ids.ts';
 
 /** What the recorder needs to know; {@link createTracer} fills it from its options. */
 export interface RecorderConfig {
@@ -183,7 +181,7 @@ export class SpanRecorder {
         // A root event's correlation id is usually its own new id: decided here, and again (cheaply) by its handlings.
         const rate = this.config.samplingRate;
         const lane = rate > 0 ? sampleLane(causal.correlationId) : 0;
-        sampled = rate >= 1 || lane / TWO_32 < rate;
+        sampled = laneSampledAt(lane, rate);
         if (!sampled) {
           this.#lastDropped = event;
           return next(event);
