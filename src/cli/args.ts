@@ -3,6 +3,7 @@
  * with every mistake turned into a usage error (exit code 2) that names the argument at fault.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { compilePattern } from '../core/pattern.ts';
 import { usageError, type Io } from './output.ts';
 
 /** One `happen` command: a file in src/cli/commands/ exporting it, registered in commands/index.ts. */
@@ -61,6 +62,16 @@ export function oneOf<const T extends string>(flag: string, value: string | unde
   if (value === undefined) return undefined;
   if ((choices as readonly string[]).includes(value)) return value as T;
   throw usageError(`--${flag} must be one of ${choices.join(', ')} (got ${JSON.stringify(value)})`);
+}
+
+/** The `--type` event pattern as a matcher (undefined when not given); a bad pattern is a usage error. */
+export function typePattern(value: string | undefined): ((type: string) => boolean) | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return compilePattern(value);
+  } catch (error) {
+    throw usageError(`--type: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** Reads a string option as an integer within `[min, max]`. */

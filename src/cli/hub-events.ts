@@ -4,10 +4,9 @@
  * correlation id. When the hub goes away the stream is reopened with backoff, and what the hub kept
  * meanwhile is caught up on; each event is delivered once.
  */
-import { compilePattern } from '../core/pattern.ts';
 import type { TappedEvent } from '../observe/dashboard.ts';
 import { getJson, meshApi, openEventStream, type HubTarget } from './hub-client.ts';
-import { usageError } from './output.ts';
+import { typePattern } from './args.ts';
 
 /** What to follow. */
 export interface EventQuery {
@@ -34,14 +33,7 @@ const REMEMBERED = 10_000;
 
 /** Checks a query's type pattern, so a bad one is a usage error before anything connects. */
 export function matcherOf(query: EventQuery): (e: TappedEvent) => boolean {
-  let type: ((t: string) => boolean) | undefined;
-  if (query.type !== undefined) {
-    try {
-      type = compilePattern(query.type);
-    } catch (error) {
-      throw usageError(`--type: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
+  const type = typePattern(query.type);
   return (e) =>
     (type === undefined || type(e.type)) &&
     (query.node === undefined || e.sender === query.node || e.target === query.node) &&

@@ -22,9 +22,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import type { HappenEvent } from '../../core/event.ts';
 import { parseEvent } from '../../core/event-shape.ts';
-import { compilePattern } from '../../core/pattern.ts';
 import type { LoggedEvent } from '../../storage/event-log.ts';
-import { integer, parseCommand, type Command } from '../args.ts';
+import { integer, parseCommand, typePattern, type Command } from '../args.ts';
 import { loadConfig } from '../config.ts';
 import { formatLogLine, LOG_DIR } from '../dev-log.ts';
 import { CliError, createOutput, usageError, type Io } from '../output.ts';
@@ -122,14 +121,7 @@ function exportLogs(args: string[], io: Io): number {
   const since = instant('since', values.since);
   const until = instant('until', values.until);
   if (since !== undefined && until !== undefined && since > until) throw usageError(`--since (${values.since}) must not be after --until (${values.until})`);
-  let type: ((t: string) => boolean) | undefined;
-  if (values.type !== undefined) {
-    try {
-      type = compilePattern(values.type);
-    } catch (error) {
-      throw usageError(`--type: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
+  const type = typePattern(values.type);
   const correlation = values.correlation;
   if (correlation === '') throw usageError('--correlation needs a correlation id');
   const nodes = values.node ?? [];
