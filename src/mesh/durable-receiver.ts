@@ -6,6 +6,7 @@ import type { Transport } from '../transports/transport.ts';
 import { underDelivery } from './delivery-control.ts';
 import { RETRY_LATER, TERMINATE } from './delivery-errors.ts';
 import type { Inbox } from './inbox.ts';
+import { enqueueMicrotask } from '../core/microtask.ts';
 
 /** What the receiving side needs from its mesh. */
 export interface ReceiverHost {
@@ -91,7 +92,7 @@ export class DurableReceiver {
     list.push(ack);
     if (this.#acksQueued) return;
     this.#acksQueued = true;
-    queueMicrotask(() => {
+    enqueueMicrotask(() => {
       this.#acksQueued = false;
       for (const [t, senders] of this.#acks) {
         for (const [to, acks] of senders) this.host.send({ v: PROTOCOL_VERSION, t: 'ack', system: this.host.systemId, to, acks }, t);

@@ -2,6 +2,7 @@ import type { SerializedError } from '../core/errors.ts';
 import type { HappenEvent } from '../core/event.ts';
 import { assertValue, type BatchOp, type Storage } from '../storage/storage.ts';
 import { WriteQueue } from './write-queue.ts';
+import { enqueueMicrotask } from '../core/microtask.ts';
 
 /** Where one outbox entry stands with one receiver system. */
 export interface TargetState {
@@ -210,7 +211,7 @@ export class Outbox {
     if (this.#building === undefined) {
       const chunk: Chunk = { key: `${this.prefix}c/${pad(entry.n)}`, entries: [], open: 0, bytes: 0 };
       this.#building = chunk;
-      queueMicrotask(() => {
+      enqueueMicrotask(() => {
         if (this.#building === chunk) this.#building = undefined;
       });
     }

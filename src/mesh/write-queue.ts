@@ -1,4 +1,5 @@
 import type { BatchOp, Storage } from '../storage/storage.ts';
+import { enqueueMicrotask } from '../core/microtask.ts';
 
 /** How a {@link WriteQueue} groups writes. */
 export interface WriteQueueOptions {
@@ -44,7 +45,7 @@ export class WriteQueue {
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     if (!this.#scheduled && !(this.#gather && this.#inFlight)) {
       this.#scheduled = true;
-      queueMicrotask(() => this.flush());
+      enqueueMicrotask(() => this.flush());
     }
     return done;
   }

@@ -5,6 +5,7 @@
  */
 import { batchedSize, batchSettings, encodeBatch, nextBatchEnd, type BatchOptions } from './batch.ts';
 import type { FrameData, FrameRoute } from './transport.ts';
+import { enqueueMicrotask } from '../core/microtask.ts';
 
 /** A per-socket send queue; see {@link createBatcher}. */
 export interface Batcher {
@@ -67,7 +68,7 @@ export function createBatcher(write: (data: FrameData, route?: FrameRoute) => vo
       if (delayMs === 0) {
         if (!scheduled) {
           scheduled = true;
-          queueMicrotask(flush);
+          enqueueMicrotask(flush);
         }
         return;
       }

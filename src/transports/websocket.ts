@@ -10,6 +10,7 @@ import { HappenError } from '../core/errors.ts';
 import { batchSettings, encodeBatch, forEachFrame, nextBatchEnd, type BatchOptions } from './batch.ts';
 import type { FrameFormat } from './codec.ts';
 import type { FrameData, Transport, TransportLink } from './transport.ts';
+import { enqueueMicrotask } from '../core/microtask.ts';
 
 /** Options for {@link websocket}. */
 export interface WebSocketTransportOptions {
@@ -161,7 +162,7 @@ export function websocket(url: string, options: WebSocketTransportOptions = {}):
       else if (!flushQueued) {
         flushQueued = true;
         if (delayMs > 0 && batching) flushTimer = setTimeout(flush, delayMs);
-        else queueMicrotask(flush);
+        else enqueueMicrotask(flush);
       }
     },
     close() {
