@@ -7,7 +7,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -64,10 +64,17 @@ function cleanEnv(): Record<string, string> {
   return env;
 }
 
-/** Gives a generated project its dependencies: `happen` → the built package, the rest from this repo. */
+/**
+ * Gives a generated project its dependencies: `happen` → a copy of the built package, as npm installs
+ * it (Deno type-checks a package inside node_modules by its package.json, but a symlink out of
+ * node_modules is followed to plain local files); its own dependencies and the rest from this repo.
+ */
 async function linkDependencies(project: string): Promise<void> {
+  const installed = join(project, 'node_modules', 'happen');
   await mkdir(join(project, 'node_modules', '@types'), { recursive: true });
-  await symlink(pkg, join(project, 'node_modules', 'happen'), 'dir');
+  await cp(join(pkg, 'dist'), join(installed, 'dist'), { recursive: true });
+  await copyFile(join(pkg, 'package.json'), join(installed, 'package.json'));
+  await symlink(join(root, 'node_modules'), join(installed, 'node_modules'), 'dir');
   for (const name of ['valibot', 'tsx', '@types/node']) await symlink(join(root, 'node_modules', name), join(project, 'node_modules', name), 'dir');
 }
 
@@ -316,8 +323,8 @@ describe('[node] generated projects work', () => {
     for (const template of TEMPLATES) expect((await cli(['create-node', `my-${template}`, '--template', template], project)).code).toBe(0);
     await linkDependencies(project);
     // The same module instances the generated nodes import (through node_modules/happen).
-    happen = (await import(pathToFileURL(join(pkg, 'dist', 'index.js')).href)) as typeof HappenApi;
-    storage = (await import(pathToFileURL(join(pkg, 'dist', 'storage', 'index.js')).href)) as typeof StorageApi;
+    happen = (await import(pathToFileURL(join(project, 'node_modules', 'happen', 'dist', 'index.js')).href)) as typeof HappenApi;
+    storage = (await import(pathToFileURL(join(project, 'node_modules', 'happen', 'dist', 'storage', 'index.js')).href)) as typeof StorageApi;
   }, 30_000);
 
   test('the project typechecks with tsc against the built package (every template, the example node)', async () => {
@@ -477,6 +484,12 @@ describe('[node] generated projects work', () => {
     const deno = await run(bin('deno'), ['task', 'test'], { cwd: project });
     expect(deno.stdout + deno.stderr).toMatch(/2 passed \| 0 failed/);
     expect(deno.code).toBe(0);
+    // Deno's checker sees happen's types through the package (not `any`): a wrong one is caught.
+    await writeFile(join(project, 'wrong-type.ts'), "import { createHappen } from 'happen';\nexport const id: number = createHappen().createNode('x').id;\n");
+    const checked = await run(bin('deno'), ['check', 'wrong-type.ts'], { cwd: project });
+    await rm(join(project, 'wrong-type.ts'));
+    expect(checked.stdout + checked.stderr).toMatch(/TS2322.*'string' is not assignable to type 'number'/s);
+    expect(checked.code).not.toBe(0);
   }, 60_000);
 
   test("Deno's dev entry runs a local hub with every configured node meshed to it", async () => {

@@ -123,9 +123,7 @@ export function denoFiles(): TemplateFile[] {
     tasks: {
       dev: `deno run ${PERMISSIONS} --watch deploy/deno/dev.ts`,
       hub: `deno run ${PERMISSIONS} --allow-write --unstable-kv deploy/deno/hub.ts`,
-      // --no-check: happen's published .d.ts files import their siblings by .ts paths, which tsc maps
-      // to .d.ts and Deno's checker does not; `npm run typecheck` (tsc) checks the types instead.
-      test: 'deno test --no-check --allow-env --allow-read test/',
+      test: 'deno test --allow-env --allow-read test/',
     },
     exclude: ['node_modules', '.wrangler', '.happen'],
   };
