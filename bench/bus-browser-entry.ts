@@ -44,11 +44,18 @@ function rawRoundTrip(): Contender & { close(): void } {
   const frame = sampleFrame();
   right.onmessage = (e) => right.postMessage(e.data);
   let pending: (() => void) | undefined;
-  left.onmessage = () => pending?.();
+  let received = 0;
+  // The reply is read, as any receiver must (a message's data is deserialized when first read).
+  left.onmessage = (e) => {
+    received += (e.data as Uint8Array).byteLength;
+    pending?.();
+  };
   return {
     name: 'raw BroadcastChannel ping-pong of the same bytes',
     async run(ops) {
+      const before = received;
       for (let i = 0; i < ops; i++) await new Promise<void>((resolve) => ((pending = resolve), left.postMessage(frame)));
+      if (received - before !== ops * frame.byteLength) throw new Error('the raw ping-pong lost or changed replies');
     },
     close: () => {
       left.close();
