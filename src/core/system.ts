@@ -161,21 +161,15 @@ export class System implements Happen {
     return this.dispatchThrough(node, event, handle, options);
   }
 
-  // The rest of dispatchFrom, apart so the common case stays small enough to inline.
+  // The rest of dispatchFrom, apart so the common case stays small enough to inline. It captures
+  // nothing (its closures live in dispatchLater and outgoingLater), so no context is allocated per emit.
   private dispatchThrough(node: NodeImpl, event: HappenEvent, handle: SendHandle | undefined, options: EmitOptions): Promise<HappenError | undefined> | undefined {
     let committed: unknown;
     try {
-      const stepped = node.outgoingTail === undefined ? this.runOutgoing(node, event) : node.outgoingTail.then(() => this.runOutgoing(node, event));
+      const stepped = node.outgoingTail === undefined ? this.runOutgoing(node, event) : node.outgoingTail;
       // Synchronous steps (metrics counting an emit) go straight on: no closure or promise per event.
       if (stepped === undefined) committed = this.#routerStep === undefined && node.commit === undefined ? undefined : this.commitStage(node, event, options);
-      else {
-        const tail = stepped.catch(() => {}); // a refused event must not hold back the next one
-        node.outgoingTail = tail;
-        void tail.then(() => {
-          if (node.outgoingTail === tail) node.outgoingTail = undefined;
-        });
-        committed = stepped.then(() => this.commitStage(node, event, options));
-      }
+      else committed = this.outgoingLater(node, event, options, stepped, stepped === node.outgoingTail);
     } catch (error) {
       committed = Promise.reject(error);
     }
@@ -183,6 +177,22 @@ export class System implements Happen {
       this.dispatch(event, handle);
       return undefined;
     }
+    return this.dispatchLater(node, event, handle, committed);
+  }
+
+  // An asynchronous outgoing step (or one queued behind the node's pending one): later events of the node wait for it.
+  private outgoingLater(node: NodeImpl, event: HappenEvent, options: EmitOptions, stepped: Promise<unknown>, queued: boolean): Promise<unknown> {
+    if (queued) stepped = stepped.then(() => this.runOutgoing(node, event));
+    const tail = stepped.catch(() => {}); // a refused event must not hold back the next one
+    node.outgoingTail = tail;
+    void tail.then(() => {
+      if (node.outgoingTail === tail) node.outgoingTail = undefined;
+    });
+    return stepped.then(() => this.commitStage(node, event, options));
+  }
+
+  // Dispatches once the commit is done and the node's previous delivery went out.
+  private dispatchLater(node: NodeImpl, event: HappenEvent, handle: SendHandle | undefined, committed: unknown): Promise<HappenError | undefined> {
     // Observed at once: a commit may fail before the previous delivery lets the chain reach it.
     const commitDone = Promise.resolve(committed);
     commitDone.catch(() => {});
@@ -213,16 +223,18 @@ export class System implements Happen {
 
   // Runs each outgoing step; returns a promise only if some step is asynchronous.
   private runOutgoing(node: NodeImpl, event: HappenEvent): Promise<void> | undefined {
-    for (let i = 0; i < this.#outgoing.length; i++) {
-      const result = this.#outgoing[i]!.outgoing!(event, node);
-      if (isThenable(result)) {
-        const rest = this.#outgoing.slice(i + 1);
-        return Promise.resolve(result).then(async () => {
-          for (const extension of rest) await extension.outgoing!(event, node);
-        });
-      }
+    const steps = this.#outgoing;
+    for (let i = 0; i < steps.length; i++) {
+      const result = steps[i]!.outgoing!(event, node);
+      if (isThenable(result)) return this.outgoingRest(node, event, result, i + 1);
     }
     return undefined;
+  }
+
+  // The steps after an asynchronous one, each awaited (apart, so the synchronous loop captures nothing).
+  private async outgoingRest(node: NodeImpl, event: HappenEvent, pending: PromiseLike<unknown>, from: number): Promise<void> {
+    await pending;
+    for (const extension of this.#outgoing.slice(from)) await extension.outgoing!(event, node);
   }
 
   private refuseOutgoing(node: NodeImpl, event: HappenEvent, handle: SendHandle | undefined, cause: unknown): HappenError {
