@@ -11,6 +11,7 @@ import { Failure, NodeImpl, type HappenNode, type NodeConfig } from './node.ts';
 import { RemoteSends } from './remote-sends.ts';
 import { BroadcastOutcome, SendHandle } from './send-handle.ts';
 import type { Happen, HappenConfig, IngestOptions } from './system-api.ts';
+import { enqueueMicrotask } from './microtask.ts';
 
 export type { Happen, HappenConfig, IngestOptions } from './system-api.ts';
 
@@ -320,7 +321,7 @@ export class System implements Happen {
     this.#queue.push(event, handle);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(this.#drain);
+      enqueueMicrotask(this.#drain);
     }
   }
 
