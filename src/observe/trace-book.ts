@@ -101,3 +101,73 @@ export class TraceBook {
     this.#stamped.set(eventId, { traceId, sampled });
   }
 }
+
+// Enough for a burst of a thousand emits before the first is handled; a power of two (a mask wraps it).
+const RING = 2048;
+// How far past the oldest entry a handling looks: emits nobody here handles (sends to other systems,
+// broadcasts without a local subscriber) are stepped over and released.
+const SKIP = 8;
+
+/**
+ * The events this system's nodes emitted with a derived trace, oldest first, with what the emit
+ * found: the trace-id (`''` when not sampled) and the event's span-id. Handlings mostly run in
+ * emit order, so one finds its event at the front by identity and skips re-hashing its ids; a
+ * miss (out of order, another system's event, a full ring) only means the ids are derived again.
+ * An entry is released by the next take, so the ring never keeps an event alive much longer than
+ * its delivery does (a longer hold got events promoted to old space and cost more than it saved).
+ */
+export class EmittedRing {
+  #events: Array<object | undefined> | undefined;
+  #ids: string[] = [];
+  #head = 0;
+  #tail = 0;
+  // The entry taken last, kept (a number, so no write barrier) until the next take, so the next
+  // subscriber's handling of the same broadcast finds it too.
+  #last = -1;
+
+  /** Records an emitted event and its emit's decision. */
+  push(event: object, traceId: string, spanId: string): void {
+    let events = this.#events;
+    if (events === undefined) {
+      // Filled, so the arrays stay packed and each slot can be released in place.
+      events = this.#events = new Array<object | undefined>(RING).fill(undefined);
+      this.#ids = new Array<string>(RING * 2).fill('');
+    }
+    const head = this.#head;
+    events[head] = event;
+    this.#ids[head * 2] = traceId;
+    this.#ids[head * 2 + 1] = spanId;
+    this.#head = (head + 1) & (RING - 1);
+    if (this.#head === this.#tail) this.#tail = (this.#tail + 1) & (RING - 1); // full: the oldest is forgotten
+  }
+
+  /** The entry of `event` if it is a recorded emit (releasing the one taken before), else -1. */
+  take(event: object): number {
+    const events = this.#events;
+    if (events === undefined) return -1;
+    const last = this.#last;
+    if (last >= 0) {
+      if (events[last] === event) return last;
+      events[last] = undefined;
+      this.#last = -1;
+    }
+    const tail = this.#tail;
+    for (let i = 0, at = tail; i <= SKIP && at !== this.#head; i++, at = (at + 1) & (RING - 1)) {
+      if (events[at] !== event) continue;
+      for (let skipped = tail; skipped !== at; skipped = (skipped + 1) & (RING - 1)) events[skipped] = undefined;
+      this.#tail = (at + 1) & (RING - 1);
+      return (this.#last = at);
+    }
+    return -1;
+  }
+
+  /** The trace-id of a taken entry (`''`: its emit was not sampled). */
+  traceIdAt(at: number): string {
+    return this.#ids[at * 2]!;
+  }
+
+  /** The span-id of a taken entry (`''` when not sampled). */
+  spanIdAt(at: number): string {
+    return this.#ids[at * 2 + 1]!;
+  }
+}

@@ -9,7 +9,7 @@ import type { HandlerContext } from '../core/context.ts';
 import { ERROR_EVENT, REPLY_EVENT, type HappenEvent } from '../core/event.ts';
 import type { Middleware } from '../core/middleware.ts';
 import { SpanSinks } from './span-sinks.ts';
-import { TraceBook, type Handling } from './trace-book.ts';
+import { EmittedRing, TraceBook, type Handling } from './trace-book.ts';
 import { SPAN_KIND, SPAN_STATUS, type HappenSpan, type SpanExporter } from './spans.ts';
 import {
   correlationSampledAt,
@@ -64,8 +64,8 @@ export class SpanRecorder {
   readonly stats: TracerStats = { spans: 0, invalidTraceparents: 0, exporterErrors: 0 };
   readonly #book = new TraceBook();
   readonly #sinks: SpanSinks;
-  // The last root event whose emit was not sampled: one object, so a check costs an identity compare.
-  #lastDropped: HappenEvent | undefined;
+  // The events emitted with a derived trace, so their handlings find the emit's decision and ids.
+  readonly #emitted = new EmittedRing();
 
   constructor(
     readonly system: string,
@@ -92,6 +92,7 @@ export class SpanRecorder {
     let traceId: string;
     let sampled: boolean;
     let stamped = carried !== undefined;
+    let parent = carried?.spanId;
     if (carried !== undefined) {
       traceId = carried.traceId;
       sampled = this.config.parentBased ? carried.sampled : sampledAt(traceId, this.config.samplingRate);
@@ -101,19 +102,29 @@ export class SpanRecorder {
         ({ traceId, sampled } = inherited);
         stamped = true;
       } else {
-        // The same decision as this event's emit made: known when it is the root event this system emitted
-        // last (a send awaited before the next), else recomputed, cheaper than remembering it for every event.
-        sampled = event === this.#lastDropped ? false : correlationSampledAt(causal.correlationId, this.config.samplingRate);
+        // The same decision as this event's emit made: found in the ring when this system emitted it
+        // (no hashing), else recomputed from the correlation id.
+        const rate = this.config.samplingRate;
+        const ring = this.#emitted;
+        const at = rate > 0 ? ring.take(event) : -1;
+        if (at >= 0) {
+          traceId = ring.traceIdAt(at);
+          sampled = traceId !== '';
+          // Its emit span is its parent, unless it is the system's own (see handlingParent).
+          if (causal.sender !== this.system) parent = ring.spanIdAt(at);
+        } else {
+          sampled = correlationSampledAt(causal.correlationId, rate);
+          traceId = sampled ? traceIdFor(causal.correlationId) : '';
+        }
         // The common case at low rates: nothing recorded, nothing kept.
         if (!sampled) return inner === undefined ? next() : inner.handle(event, ctx, next);
-        traceId = traceIdFor(causal.correlationId);
       }
     }
     const handling: Handling = { eventId: event.id, node, traceId, spanId: handlingSpanIdAt(traced.seed, event.id), sampled, correlationId: causal.correlationId, stamped };
     if (stamped) this.#book.keepStamped(event.id, traceId, sampled);
     if (!sampled) return this.around(handling, undefined, event, ctx, next, inner);
     const span = this.open(event, node, traceId, handling.spanId, event.context.target === undefined ? SPAN_KIND.consumer : SPAN_KIND.server);
-    span.parentSpanId = carried?.spanId ?? this.handlingParent(event);
+    span.parentSpanId = parent ?? this.handlingParent(event);
     this.#sinks.start(span);
     if (span.traceId !== traceId || span.spanId !== handling.spanId) {
       handling.traceId = span.traceId;
@@ -183,7 +194,7 @@ export class SpanRecorder {
         const lane = rate > 0 ? sampleLane(causal.correlationId) : 0;
         sampled = laneSampledAt(lane, rate);
         if (!sampled) {
-          this.#lastDropped = event;
+          if (rate > 0) this.#emitted.push(event, '', '');
           return next(event);
         }
         root = causal.correlationId === event.id;
@@ -193,11 +204,16 @@ export class SpanRecorder {
         stamp = false;
       }
     }
+    if (!sampled && !stamp) {
+      // Its handlings derive the same decision: nothing to carry, no span-id needed.
+      if (this.config.samplingRate > 0) this.#emitted.push(event, '', '');
+      return next(event);
+    }
     // A root's span-id came with its trace-id (a cache hit); any other event's is new: derived, not looked up.
     const spanId = root ? spanIdFor(event.id) : emittedSpanIdFor(event.id);
     if (!sampled) {
-      if (stamp) this.#book.keepStamped(event.id, traceId, false);
-      return next(stamp ? withTraceparent(event, traceId, spanId, false) : event);
+      this.#book.keepStamped(event.id, traceId, false);
+      return next(withTraceparent(event, traceId, spanId, false));
     }
     const span = this.open(event, node, traceId, spanId, event.context.target === undefined ? SPAN_KIND.producer : SPAN_KIND.client);
     if (parent !== undefined) span.parentSpanId = parent;
@@ -205,6 +221,7 @@ export class SpanRecorder {
     this.#sinks.start(span);
     if (span.traceId !== traceId || span.spanId !== spanId) stamp = true;
     if (stamp) this.#book.keepStamped(event.id, span.traceId, true);
+    else this.#emitted.push(event, traceId, spanId);
     const out = stamp ? withTraceparent(event, span.traceId, span.spanId, true) : event;
     try {
       next(out);

@@ -380,6 +380,40 @@ describe('tracing: sampling', () => {
       equal(pair.find((s) => s !== emit)!.parentSpanId, emit.spanId);
     }
   });
+
+  test('a burst past the ring, two subscribers, runs of broadcasts nobody handles and child emits: the same spans as derivation gives', async () => {
+    const { happen, spans } = traced('ring', { samplingRate: 0.3 });
+    for (const node of ['a', 'b']) happen.createNode(node).on('tick', (_e, ctx) => void (node === 'a' && ctx.broadcast({ type: 'child' })));
+    happen.createNode('c').on('child', () => undefined);
+    const source = happen.createNode('source');
+    const roots: string[] = [];
+    // More roots than the ring holds before the first is handled; runs of 20 unhandled ones in between.
+    for (let i = 0; i < 2500; i++) {
+      roots.push(source.broadcast({ type: 'tick' }).id);
+      if (i % 100 === 0) for (let j = 0; j < 20; j++) source.broadcast({ type: 'nobody' });
+    }
+    await happen.settled();
+    const kept = new Set(roots.filter((id) => sampledAt(traceIdFor(id), 0.3)));
+    const byTrace = new Map<string, HappenSpan[]>();
+    for (const s of spans) byTrace.set(s.traceId, [...(byTrace.get(s.traceId) ?? []), s]);
+    const nobody = spans.filter((s) => s.name === 'nobody');
+    ok(nobody.every((s) => s.attributes['happen.node'] === 'source'), 'a broadcast nobody handles has its emit span only');
+    deepEqual([...byTrace.keys()].filter((t) => byTrace.get(t)!.some((s) => s.name === 'tick')).sort(), [...kept].map(traceIdFor).sort(), 'exactly the sampled roots');
+    for (const id of kept) {
+      const trace = byTrace.get(traceIdFor(id))!;
+      equal(trace.length, 5, 'tick: an emit and two handlings; child: an emit and a handling');
+      const emit = spanOf(trace, 'tick', 'source');
+      equal(emit.spanId, spanIdFor(id));
+      for (const node of ['a', 'b']) {
+        const handling = spanOf(trace, 'tick', node);
+        equal(handling.spanId, handlingSpanIdFor(id, node));
+        equal(handling.parentSpanId, emit.spanId, `${node}'s handling hangs under the emit`);
+      }
+      const childEmit = spanOf(trace, 'child', 'a');
+      equal(childEmit.parentSpanId, handlingSpanIdFor(id, 'a'));
+      equal(spanOf(trace, 'child', 'c').parentSpanId, childEmit.spanId);
+    }
+  });
 });
 
 describe('tracing: configuration', () => {
