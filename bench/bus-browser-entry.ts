@@ -72,7 +72,7 @@ function rawRoundTrip(): Contender & { close(): void } {
       await runScenario({
         name: 'round trip over BroadcastChannel (latency per round trip)',
         ops: 200,
-        rounds: 11,
+        rounds: 41,
         happen,
         baselines: [raw],
         targets: [{ baseline: raw.name, maxRatio: 1.3 }],
