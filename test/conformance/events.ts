@@ -27,6 +27,21 @@ describe('events', () => {
     ok(a !== b, 'two generators never collide');
   });
 
+  test('delivery is a microtask: in order with the microtasks queued around the emit, before any timer', async () => {
+    const happen = createHappen();
+    const order: string[] = [];
+    happen.createNode('sub').on('tick', () => void order.push('handled'));
+    const source = happen.createNode('source');
+    setTimeout(() => order.push('timer'), 0);
+    queueMicrotask(() => order.push('queued before'));
+    source.broadcast({ type: 'tick' });
+    void Promise.resolve().then(() => order.push('chained after'));
+    queueMicrotask(() => order.push('queued after'));
+    order.push('sync');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    deepEqual(order, ['sync', 'queued before', 'handled', 'chained after', 'queued after', 'timer']);
+  });
+
   test('an emitted event has the full causal context', async () => {
     const happen = createHappen();
     const node = happen.createNode('orders');
