@@ -61,17 +61,25 @@ function broadcastFloor(): Contender {
     spans.push({ id: e.id, start: emitted, end: emitted }, { id: e.id, start, end: performance.now() });
     if (spans.length >= 1000) spans.length = 0;
   });
-  const source = happen.createNode('source');
+  const ticks = broadcaster(happen);
   return {
     name: FLOOR,
     async run(ops) {
-      for (let done = 0; done < ops; done += BURST) {
-        for (let i = 0; i < BURST; i++) source.broadcast({ type: 'bench.tick', payload: { n: i } });
-        await happen.settled();
-      }
+      await ticks(ops);
       if (counted < ops) throw new Error(`the floor handler ran ${counted} times for ${ops} events`);
       counted = 0;
     },
+  };
+}
+
+// Broadcasts `ops` ticks from a source node in bursts, each burst settled before the next.
+function broadcaster(happen: Happen): (ops: number) => Promise<void> {
+  const source = happen.createNode('source');
+  return async (ops) => {
+    for (let done = 0; done < ops; done += BURST) {
+      for (let i = 0; i < BURST; i++) source.broadcast({ type: 'bench.tick', payload: { n: i } });
+      await happen.settled();
+    }
   };
 }
 
@@ -79,16 +87,7 @@ function broadcast(mode: Mode): Contender {
   const happen = system(mode);
   let sink = 0;
   happen.createNode('sub').on('bench.tick', (e) => void (sink += work(e).n));
-  const source = happen.createNode('source');
-  return {
-    name: mode,
-    async run(ops) {
-      for (let done = 0; done < ops; done += BURST) {
-        for (let i = 0; i < BURST; i++) source.broadcast({ type: 'bench.tick', payload: { n: i } });
-        await happen.settled();
-      }
-    },
-  };
+  return { name: mode, run: broadcaster(happen) };
 }
 
 function roundTrip(mode: Mode): Contender {
