@@ -309,28 +309,23 @@ function spanHexOf(text: string, a: number, b: number): string {
   return spanHexFrom(a, b);
 }
 
+// The span-id the last rootTraceIdFor derived: one store, where caching both ids cost four
+// (each a write barrier), and the emit's handlings get both ids from the tracer's ring anyway.
+let rootSpan = '';
+
 /**
  * {@link emittedTraceIdFor} for a root event (its correlation id is its own, new id), given its
- * {@link sampleLane}: one pass over the id derives both its trace-id and its span-id (five lanes),
- * cached, so the {@link spanIdFor} that follows finds the span-id.
+ * {@link sampleLane}: one pass over the id derives both its trace-id and its span-id (five lanes);
+ * the span-id is then {@link rootSpanId}. Neither is cached: a root's ids are new.
  */
 export function rootTraceIdFor(eventId: string, sample: number): string {
-  if (traceKeys === undefined) {
-    traceKeys = table();
-    traceValues = values();
-  }
-  if (spanKeys === undefined) {
-    spanKeys = table();
-    spanValues = values();
-  }
   let t1 = TRACE_SEEDS[0]!, t2 = TRACE_SEEDS[1]!, t3 = TRACE_SEEDS[2]!, s1 = SPAN_SEEDS[0]!, s2 = SPAN_SEEDS[1]!;
   const n = eventId.length;
   for (let i = 0; i < n; i++) {
     const x = eventId.charCodeAt(i);
     if (x >= 0x80) {
-      traceOf(eventId, false);
-      spanOf(eventId, false);
-      return traceValues[slotOf(eventId)]!;
+      rootSpan = spanOf(eventId, false);
+      return traceOf(eventId, false);
     }
     t1 = Math.imul(t1 ^ x, PRIME);
     t2 = Math.imul(t2 ^ x, PRIME);
@@ -338,13 +333,13 @@ export function rootTraceIdFor(eventId: string, sample: number): string {
     s1 = Math.imul(s1 ^ x, PRIME);
     s2 = Math.imul(s2 ^ x, PRIME);
   }
-  const traceId = traceHexFrom(t1, t2, t3, sample);
-  const slot = slotOf(eventId);
-  traceKeys[slot] = eventId;
-  traceValues[slot] = traceId;
-  spanKeys[slot] = eventId;
-  spanValues[slot] = spanHexFrom(s1, s2);
-  return traceId;
+  rootSpan = spanHexFrom(s1, s2);
+  return traceHexFrom(t1, t2, t3, sample);
+}
+
+/** The span-id of the event the last {@link rootTraceIdFor} call derived ids for. */
+export function rootSpanId(): string {
+  return rootSpan;
 }
 
 /** The span-id of one node's handling of an event: fmix32(FNV-1a 32) of `h1:`, `h2:` + node + `\n` + event id. */

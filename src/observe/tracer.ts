@@ -22,7 +22,7 @@ import {
   TRACEPARENT_FIELD,
   type TraceparentParts,
 } from './traceparent.ts';
-import { emittedSpanIdFor, emittedTraceIdFor, handlingSeed, handlingSpanIdAt, laneSampledAt, rootTraceIdFor, sampleLane } from './trace-ids.ts';
+import { emittedSpanIdFor, emittedTraceIdFor, handlingSeed, handlingSpanIdAt, laneSampledAt, rootSpanId, rootTraceIdFor, sampleLane } from './trace-ids.ts';
 
 /** What the recorder needs to know; {@link createTracer} fills it from its options. */
 export interface RecorderConfig {
@@ -209,8 +209,8 @@ export class SpanRecorder {
       if (this.config.samplingRate > 0) this.#emitted.push(event, '', '');
       return next(event);
     }
-    // A root's span-id came with its trace-id (a cache hit); any other event's is new: derived, not looked up.
-    const spanId = root ? spanIdFor(event.id) : emittedSpanIdFor(event.id);
+    // A root's span-id came with its trace-id (one pass); any other event's is new: derived, not looked up.
+    const spanId = root ? rootSpanId() : emittedSpanIdFor(event.id);
     if (!sampled) {
       this.#book.keepStamped(event.id, traceId, false);
       return next(withTraceparent(event, traceId, spanId, false));

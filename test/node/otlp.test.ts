@@ -20,7 +20,7 @@ import {
   type Tracer,
 } from '../../src/observe/tracing.ts';
 import { freePort } from '../free-port.mjs';
-import { rootTraceIdFor, sampleLane } from '../../src/observe/trace-ids.ts';
+import { rootSpanId, rootTraceIdFor, sampleLane } from '../../src/observe/trace-ids.ts';
 
 /** What the local collector received. */
 interface Post {
@@ -168,8 +168,9 @@ describe('[node] trace ids against a reference implementation', () => {
 
   test("a root event's trace-id and span-id, derived in one pass, are the same ids", () => {
     for (const base of ['01J0CORRELATION', 'ünï-😀', 'x'.repeat(300), 'abcde', 'lzq8k2x1aabcdefghij0001', 'ünï-😀'.padEnd(23, 'z')]) {
-      const text = `${base}#root`; // not derived before, so the cached ids below are the ones the pass made
+      const text = `${base}#root`; // not derived before, so nothing below is a cached id
       expect(rootTraceIdFor(text, sampleLane(text))).toBe(referenceLanes(['t1:', 't2:', 't3:'], text) + referenceSampleLane(text));
+      expect(rootSpanId()).toBe(referenceLanes(['s1:', 's2:'], text));
       expect(spanIdFor(text)).toBe(referenceLanes(['s1:', 's2:'], text));
       expect(traceIdFor(text)).toBe(referenceLanes(['t1:', 't2:', 't3:'], text) + referenceSampleLane(text));
     }
