@@ -10,7 +10,7 @@ import { ERROR_EVENT, REPLY_EVENT, type HappenEvent } from '../core/event.ts';
 import type { Middleware } from '../core/middleware.ts';
 import { SpanSinks } from './span-sinks.ts';
 import { EmittedRing, TraceBook, type Handling } from './trace-book.ts';
-import { SPAN_KIND, SPAN_STATUS, type HappenSpan, type SpanExporter } from './spans.ts';
+import { SPAN_KIND, SPAN_STATUS, type HappenSpan, type SpanExporter, type SpanKind } from './spans.ts';
 import {
   correlationSampledAt,
   formatTraceparent,
@@ -123,8 +123,9 @@ export class SpanRecorder {
     const handling: Handling = { eventId: event.id, node, traceId, spanId: handlingSpanIdAt(traced.seed, event.id), sampled, correlationId: causal.correlationId, stamped };
     if (stamped) this.#book.keepStamped(event.id, traceId, sampled);
     if (!sampled) return this.around(handling, undefined, event, ctx, next, inner);
-    const span = this.open(event, node, traceId, handling.spanId, event.context.target === undefined ? SPAN_KIND.consumer : SPAN_KIND.server);
-    span.parentSpanId = parent ?? this.handlingParent(event);
+    // A handling span always has the parentSpanId key, undefined for a root with no emit span here.
+    const kind = event.context.target === undefined ? SPAN_KIND.consumer : SPAN_KIND.server;
+    const span = this.open(event, node, traceId, handling.spanId, kind, parent ?? this.handlingParent(event), true, undefined);
     this.#sinks.start(span);
     if (span.traceId !== traceId || span.spanId !== handling.spanId) {
       handling.traceId = span.traceId;
@@ -215,9 +216,8 @@ export class SpanRecorder {
       this.#book.keepStamped(event.id, traceId, false);
       return next(withTraceparent(event, traceId, spanId, false));
     }
-    const span = this.open(event, node, traceId, spanId, event.context.target === undefined ? SPAN_KIND.producer : SPAN_KIND.client);
-    if (parent !== undefined) span.parentSpanId = parent;
-    if (event.context.target !== undefined) span.attributes['happen.target'] = event.context.target;
+    const target = event.context.target;
+    const span = this.open(event, node, traceId, spanId, target === undefined ? SPAN_KIND.producer : SPAN_KIND.client, parent, parent !== undefined, target);
     this.#sinks.start(span);
     if (span.traceId !== traceId || span.spanId !== spanId) stamp = true;
     if (stamp) this.#book.keepStamped(event.id, span.traceId, true);
@@ -248,27 +248,22 @@ export class SpanRecorder {
     return event.type === ERROR_EVENT || event.type === REPLY_EVENT || event.context.causal.sender === this.system;
   }
 
-  private open(event: HappenEvent, node: string, traceId: string, spanId: string, kind: HappenSpan['kind']): HappenSpan {
+  // A span built whole, each shape in one literal: a property added later (the parent, the target)
+  // moved the object to a new shape and gave it an out-of-object property store, per span. Keys keep
+  // the order they had when added one by one, so an exporter sees the same object.
+  private open(event: HappenEvent, node: string, traceId: string, spanId: string, kind: SpanKind, parent: string | undefined, parentKey: boolean, target: string | undefined): HappenSpan {
     const causal = event.context.causal;
+    const type = event.type;
+    const attributes: HappenSpan['attributes'] =
+      target === undefined
+        ? { 'happen.node': node, 'happen.system': this.system, 'happen.event.type': type, 'happen.event.id': event.id, 'happen.correlation_id': causal.correlationId, 'happen.sender': causal.sender }
+        : { 'happen.node': node, 'happen.system': this.system, 'happen.event.type': type, 'happen.event.id': event.id, 'happen.correlation_id': causal.correlationId, 'happen.sender': causal.sender, 'happen.target': target };
     const now = this.config.now();
-    return {
-      traceId,
-      spanId,
-      name: event.type,
-      kind,
-      startMs: now,
-      endMs: now,
-      attributes: {
-        'happen.node': node,
-        'happen.system': this.system,
-        'happen.event.type': event.type,
-        'happen.event.id': event.id,
-        'happen.correlation_id': causal.correlationId,
-        'happen.sender': causal.sender,
-      },
-      status: { code: SPAN_STATUS.unset },
-      service: this.service,
-    };
+    const status = { code: SPAN_STATUS.unset };
+    const service = this.service;
+    return !parentKey
+      ? { traceId, spanId, name: type, kind, startMs: now, endMs: now, attributes, status, service }
+      : { traceId, spanId, name: type, kind, startMs: now, endMs: now, attributes, status, service, parentSpanId: parent };
   }
 
   private read(value: unknown): TraceparentParts | undefined {

@@ -178,6 +178,29 @@ describe('tracing: spans', () => {
     ok(happen.events().every((e) => e.context.traceparent === undefined), 'nothing extra on the wire for a derived trace');
   });
 
+  test("a span's own keys and its attributes, in order, as an exporter reads them", async () => {
+    const { happen, spans } = traced('sys');
+    happen.createNode('calc').on('calc.add', (_e, ctx) => {
+      ctx.broadcast({ type: 'calc.added' });
+      return 1;
+    });
+    happen.createNode('log').on('calc.added', () => undefined);
+    equal(await happen.createNode('ui').send('calc', { type: 'calc.add' }).return(), 1);
+    await happen.settled();
+    const base = ['traceId', 'spanId', 'name', 'kind', 'startMs', 'endMs', 'attributes', 'status', 'service'];
+    const attributes = ['happen.node', 'happen.system', 'happen.event.type', 'happen.event.id', 'happen.correlation_id', 'happen.sender'];
+    const root = spanOf(spans, 'calc.add', 'ui');
+    deepEqual(Object.keys(root), base, 'a root emit has no parentSpanId key');
+    deepEqual(Object.keys(root.attributes), [...attributes, 'happen.target'], 'a send names its target last');
+    deepEqual(root.status, { code: 0 });
+    for (const [name, node] of [['calc.add', 'calc'], ['calc.added', 'calc'], ['calc.added', 'log']] as const) {
+      const span = spanOf(spans, name, node);
+      deepEqual(Object.keys(span), [...base, 'parentSpanId'], `${name}@${node}`);
+      deepEqual(Object.keys(span.attributes), attributes, `${name}@${node}`);
+      equal(typeof span.parentSpanId, 'string');
+    }
+  });
+
   test('async handlings of one broadcast each parent the emits they make after an await', async () => {
     const { happen, spans } = traced('sys');
     for (const id of ['left', 'right']) {
