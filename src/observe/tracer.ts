@@ -194,15 +194,14 @@ export class SpanRecorder {
         const rate = this.config.samplingRate;
         const lane = rate > 0 ? sampleLane(causal.correlationId) : 0;
         sampled = laneSampledAt(lane, rate);
-        if (!sampled) {
-          if (rate > 0) this.#emitted.push(event, '', '');
-          return next(event);
-        }
-        root = causal.correlationId === event.id;
-        traceId = root ? rootTraceIdFor(event.id, lane) : emittedTraceIdFor(causal.correlationId, event.id);
-        // The sender was not handling the cause here: the cause's own span is the nearest known one.
-        parent = causal.causationId === undefined ? undefined : spanIdFor(causal.causationId);
         stamp = false;
+        traceId = '';
+        if (sampled) {
+          root = causal.correlationId === event.id;
+          traceId = root ? rootTraceIdFor(event.id, lane) : emittedTraceIdFor(causal.correlationId, event.id);
+          // The sender was not handling the cause here: the cause's own span is the nearest known one.
+          parent = causal.causationId === undefined ? undefined : spanIdFor(causal.causationId);
+        }
       }
     }
     if (!sampled && !stamp) {
