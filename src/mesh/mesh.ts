@@ -5,7 +5,7 @@ import type { HappenNode } from '../core/node-api.ts';
 import type { Outcome } from '../core/hooks.ts';
 import type { Happen } from '../core/system.ts';
 import { onPageLifecycle } from '../platform/lifecycle.ts';
-import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, frameBytes, type FrameFormat } from '../transports/codec.ts';
+import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, frameBytesOver, type FrameFormat } from '../transports/codec.ts';
 import { PROTOCOL_VERSION, type Frame } from '../transports/frames.ts';
 import { batchSettings, forEachFrame, isBatch, type BatchOptions } from '../transports/batch.ts';
 import { createBatcher, type Batcher } from '../transports/batcher.ts';
@@ -147,10 +147,8 @@ export function mesh(options: MeshOptions): Mesh {
 
   const encode = (frame: Frame, format: FrameFormat): FrameData => {
     const data = encodeFrame(frame, format);
-    // Text is at most 3 UTF-8 bytes a character: only text near the limit is worth encoding to count it.
-    if (typeof data === 'string' && data.length * 3 <= maxBytes) return data;
-    const size = frameBytes(data);
-    if (size > maxBytes) throw new HappenError('validation', 'FRAME_TOO_LARGE', `A ${frame.t} frame of ${size} bytes exceeds the ${maxBytes}-byte limit`, { bytes: size, max: maxBytes });
+    const size = frameBytesOver(data, maxBytes);
+    if (size !== undefined) throw new HappenError('validation', 'FRAME_TOO_LARGE', `A ${frame.t} frame of ${size} bytes exceeds the ${maxBytes}-byte limit`, { bytes: size, max: maxBytes });
     return data;
   };
 

@@ -40,6 +40,16 @@ export function frameBytes(data: FrameData): number {
 }
 
 /**
+ * The size of an encoded frame in bytes when it exceeds `max`, else undefined. Text is at most 3 UTF-8
+ * bytes a character, so only text near the limit is encoded to count it.
+ */
+export function frameBytesOver(data: FrameData, max: number): number | undefined {
+  if (typeof data === 'string' && data.length * 3 <= max) return undefined;
+  const size = frameBytes(data);
+  return size > max ? size : undefined;
+}
+
+/**
  * Decodes and checks one frame: text is JSON, bytes are msgpack. Anything else — oversized, truncated,
  * not a frame, an unknown version or kind, a malformed event — is a `validation` HappenError
  * (FRAME_TOO_LARGE, MALFORMED_FRAME, UNSUPPORTED_VERSION, MALFORMED_EVENT). It never throws anything else.
@@ -48,8 +58,8 @@ export function decodeFrame(data: unknown, options: DecodeOptions = {}): Frame {
   const max = options.maxBytes ?? DEFAULT_MAX_FRAME_BYTES;
   let raw: unknown;
   if (typeof data === 'string') {
-    // A UTF-16 length over the limit is over it in UTF-8 too; only near the limit is the exact size worth computing.
-    if (data.length > max || (data.length * 3 > max && frameBytes(data) > max)) throw tooLarge(data.length, max);
+    // A UTF-16 length over the limit is over it in UTF-8 too.
+    if (data.length > max || frameBytesOver(data, max) !== undefined) throw tooLarge(data.length, max);
     try {
       raw = JSON.parse(data);
     } catch {
