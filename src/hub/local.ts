@@ -43,7 +43,7 @@ export function localTransport(relay: Relay, options: LocalTransportOptions = {}
       relay.join(peer, { format, fixedFormat: true, ...(options.claims ? { claims: options.claims } : {}) });
       link.status('open');
     },
-    send(data) {
+    send(data: FrameData) {
       if (!open) return;
       queueMicrotask(() => {
         if (open) relay.receive(peer, data);

@@ -48,7 +48,7 @@ export interface SocketLike {
  */
 export function socketPeer(socket: SocketLike, batch: boolean): Peer {
   if (!batch) return { send: (data) => socket.send(data), close: (code, reason) => socket.close(code, reason) };
-  const batcher = createBatcher((data) => socket.send(data));
+  const batcher = createBatcher<FrameData>((data) => socket.send(data));
   return {
     send: batcher.push,
     close(code, reason) {

@@ -9,7 +9,7 @@ import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, frameBytesOver, type
 import { PROTOCOL_VERSION, type Frame } from '../transports/frames.ts';
 import { batchSettings, forEachFrame, isBatch, type BatchOptions } from '../transports/batch.ts';
 import { createBatcher, type Batcher } from '../transports/batcher.ts';
-import type { FrameData, FrameRoute, Transport, TransportLink, TransportStatus } from '../transports/transport.ts';
+import type { FrameData, FrameMessage, FrameRoute, Transport, TransportFormat, TransportLink, TransportStatus } from '../transports/transport.ts';
 import { PeerTable, type MembershipChange } from './peers.ts';
 import { RecentIds } from './recent-ids.ts';
 import type { DeadLetters } from './dead-letters.ts';
@@ -21,7 +21,7 @@ export interface MeshOptions {
   transports: Transport[];
   /** Milliseconds between presence heartbeats (default 5,000); peers drop this system after 3 missed. */
   heartbeatMs?: number;
-  /** Largest frame sent or accepted, in bytes (default 1 MiB). */
+  /** Largest encoded frame sent or accepted, in bytes (default 1 MiB); frames a `clone` transport carries as values have no bytes to measure. */
   maxFrameBytes?: number;
   /** How many recent event ids are remembered to drop duplicates arriving by two paths (default 10,000). */
   dedupeWindow?: number;
@@ -143,7 +143,7 @@ export function mesh(options: MeshOptions): Mesh {
   // Events the outbox took: core's router calls for them must not also send them the plain way.
   const durableIds = new RecentIds(options.dedupeWindow ?? 10_000);
 
-  const formatOf = (t: Transport): FrameFormat => t.format ?? 'msgpack';
+  const formatOf = (t: Transport): TransportFormat => t.format ?? 'msgpack';
 
   const encode = (frame: Frame, format: FrameFormat): FrameData => {
     const data = encodeFrame(frame, format);
@@ -152,12 +152,13 @@ export function mesh(options: MeshOptions): Mesh {
     return data;
   };
 
-  // Encodes once per format, whatever the number of transports.
+  // Encodes once per format, whatever the number of transports; a `clone` transport takes the frame as it is.
   const sendFrame = (frame: Frame, targets: Iterable<Transport>, route?: FrameRoute) => {
     let packed: FrameData | undefined;
     let text: FrameData | undefined;
     for (const transport of targets) {
-      const data = formatOf(transport) === 'json' ? (text ??= encode(frame, 'json')) : (packed ??= encode(frame, 'msgpack'));
+      const format = formatOf(transport);
+      const data = format === 'clone' ? frame : format === 'json' ? (text ??= encode(frame, 'json')) : (packed ??= encode(frame, 'msgpack'));
       stats.framesOut++;
       const batcher = batchers.size === 0 ? undefined : batchers.get(transport);
       if (batcher) batcher.push(data, route);
@@ -191,13 +192,13 @@ export function mesh(options: MeshOptions): Mesh {
     system?.notify({ type: ERROR_EVENT, payload: { ...error.toJSON(), transport: transport.name } });
   };
 
-  const receive = (transport: Transport, data: FrameData) => {
+  const receive = (transport: Transport, data: FrameMessage) => {
     if (closed || !system) return;
     if (isBatch(data)) forEachFrame(data, (frame) => receiveFrame(transport, frame));
     else receiveFrame(transport, data);
   };
 
-  const receiveFrame = (transport: Transport, data: FrameData) => {
+  const receiveFrame = (transport: Transport, data: FrameMessage) => {
     if (closed || !system) return;
     stats.framesIn++;
     let frame: Frame;

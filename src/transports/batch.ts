@@ -9,10 +9,13 @@
  *   feed. JSON never starts with U+001E and `JSON.stringify` escapes it, so the separator cannot
  *   occur inside a frame.
  *
+ * - Values (a `clone` transport): an array of frames.
+ *
  * One frame is never wrapped, so peers that know nothing of batches read single frames as always.
  */
 import { HappenError } from '../core/errors.ts';
-import type { FrameData } from './transport.ts';
+import type { Frame } from './frames.ts';
+import type { FrameData, FrameMessage } from './transport.ts';
 
 /** The first byte of a binary batch (msgpack's one "never used" byte). */
 export const BATCH_MARKER = 0xc1;
@@ -20,16 +23,21 @@ const RS = '\x1e';
 const RS_CODE = 0x1e;
 
 /** Whether a message is a batch (and must be split before its frames are decoded). */
-export function isBatch(data: FrameData): boolean {
-  return typeof data === 'string' ? data.charCodeAt(0) === RS_CODE : data.byteLength > 0 && data[0] === BATCH_MARKER;
+export function isBatch(data: FrameMessage): boolean {
+  if (typeof data === 'string') return data.charCodeAt(0) === RS_CODE;
+  if (data instanceof Uint8Array) return data.byteLength > 0 && data[0] === BATCH_MARKER;
+  return Array.isArray(data);
 }
 
 /**
- * Wraps frames of one encoding (all text or all bytes) into one message; a single frame comes back
- * as it is. Callers keep batches small ({@link BatchLimits}); the length prefix allows 4 GiB.
+ * Wraps frames of one kind (all text, all bytes or all values) into one message; a single frame comes
+ * back as it is. Callers keep batches small ({@link BatchLimits}); the length prefix allows 4 GiB.
  */
-export function encodeBatch(frames: readonly FrameData[]): FrameData {
+export function encodeBatch(frames: readonly FrameData[]): FrameData;
+export function encodeBatch(frames: readonly FrameMessage[]): FrameMessage;
+export function encodeBatch(frames: readonly FrameMessage[]): FrameMessage {
   if (frames.length === 1) return frames[0]!;
+  if (kindOf(frames[0]!) === 'value') return frames as readonly Frame[];
   if (typeof frames[0] === 'string') {
     let text = '';
     for (const frame of frames) text += RS + (frame as string) + '\n';
@@ -54,8 +62,14 @@ export function encodeBatch(frames: readonly FrameData[]): FrameData {
  * or the message itself. A binary batch whose lengths run past its end yields its remaining bytes
  * behind a batch marker, which the decoder refuses as a corrupt batch: the frames before it are kept.
  */
-export function forEachFrame(data: FrameData, each: (frame: FrameData) => void): void {
-  if (!isBatch(data)) return each(data);
+export function forEachFrame<D extends FrameMessage>(message: D, each: (frame: D) => void): void {
+  if (!isBatch(message)) return each(message);
+  if (Array.isArray(message)) {
+    for (const frame of message as readonly Frame[]) each(frame as D);
+    return;
+  }
+  const data = message as FrameData;
+  const eachEncoded = each as (frame: FrameData) => void;
   if (typeof data === 'string') {
     let at = 0;
     while (at < data.length) {
@@ -63,7 +77,7 @@ export function forEachFrame(data: FrameData, each: (frame: FrameData) => void):
       const end = next === -1 ? data.length : next;
       // The line feed ends each record; a sender that left it out is read all the same.
       const last = data.charCodeAt(end - 1) === 0x0a ? end - 1 : end;
-      if (last > at + 1) each(data.slice(at + 1, last));
+      if (last > at + 1) eachEncoded(data.slice(at + 1, last));
       at = end;
     }
     return;
@@ -72,8 +86,8 @@ export function forEachFrame(data: FrameData, each: (frame: FrameData) => void):
   let at = 1;
   while (at < data.byteLength) {
     const length = at + 4 <= data.byteLength ? view.getUint32(at) : -1;
-    if (length < 0 || at + 4 + length > data.byteLength) return each(data.subarray(at - 1, at)); // [0xc1]: corrupt
-    each(data.subarray(at + 4, at + 4 + length));
+    if (length < 0 || at + 4 + length > data.byteLength) return eachEncoded(data.subarray(at - 1, at)); // [0xc1]: corrupt
+    eachEncoded(data.subarray(at + 4, at + 4 + length));
     at += 4 + length;
   }
 }
@@ -114,20 +128,27 @@ export function batchSettings(options: BatchOptions, where: string): Required<Ba
   return { maxBytes, maxFrames, delayMs };
 }
 
-/** The size a batch counts for a frame: bytes, or UTF-16 units for text (close enough for a limit on latency). */
-export function batchedSize(frame: FrameData): number {
-  return typeof frame === 'string' ? frame.length : frame.byteLength;
+/**
+ * The size a batch counts for a frame: bytes, or UTF-16 units for text (close enough for a limit on
+ * latency). A value has no size short of copying it, so only `maxFrames` bounds a batch of values.
+ */
+export function batchedSize(frame: FrameMessage): number {
+  return typeof frame === 'string' ? frame.length : frame instanceof Uint8Array ? frame.byteLength : 0;
+}
+
+function kindOf(frame: FrameMessage): 'text' | 'bytes' | 'value' {
+  return typeof frame === 'string' ? 'text' : frame instanceof Uint8Array ? 'bytes' : 'value';
 }
 
 /**
- * How many frames from `queue[start]` go in the next message: a run of one encoding within the
- * limits (at least one frame, however large).
+ * How many frames from `queue[start]` go in the next message: a run of one kind within the limits
+ * (at least one frame, however large).
  */
-export function nextBatchEnd(queue: readonly FrameData[], start: number, maxBytes: number, maxFrames: number): number {
-  const text = typeof queue[start] === 'string';
+export function nextBatchEnd(queue: readonly FrameMessage[], start: number, maxBytes: number, maxFrames: number): number {
+  const kind = kindOf(queue[start]!);
   let bytes = batchedSize(queue[start]!);
   let end = start + 1;
-  while (end < queue.length && end - start < maxFrames && (typeof queue[end] === 'string') === text) {
+  while (end < queue.length && end - start < maxFrames && kindOf(queue[end]!) === kind) {
     const size = batchedSize(queue[end]!);
     if (bytes + size > maxBytes) break;
     bytes += size;

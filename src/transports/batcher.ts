@@ -4,13 +4,13 @@
  * with a `delayMs`, once the batch has waited that long for company.
  */
 import { batchedSize, batchSettings, encodeBatch, nextBatchEnd, type BatchOptions } from './batch.ts';
-import type { FrameData, FrameRoute } from './transport.ts';
+import type { FrameMessage, FrameRoute } from './transport.ts';
 import { enqueueMicrotask } from '../core/microtask.ts';
 
 /** A per-socket send queue; see {@link createBatcher}. */
-export interface Batcher {
+export interface Batcher<D extends FrameMessage = FrameMessage> {
   /** Queues a frame; it leaves with the others queued in the same tick (or delay), in order. Never throws. */
-  push(data: FrameData, route?: FrameRoute): void;
+  push(data: D, route?: FrameRoute): void;
   /** Sends everything queued now (before a close, so a last error frame is not lost). */
   flush(): void;
 }
@@ -25,9 +25,9 @@ export interface Batcher {
  * A message's route is its frames' common route, or none when they differ.
  * Throws `INVALID_CONFIG` for bad options.
  */
-export function createBatcher(write: (data: FrameData, route?: FrameRoute) => void, options: BatchOptions = {}): Batcher {
+export function createBatcher<D extends FrameMessage = FrameMessage>(write: (data: D, route?: FrameRoute) => void, options: BatchOptions = {}): Batcher<D> {
   const { maxBytes, maxFrames, delayMs } = batchSettings(options, 'createBatcher()');
-  let queue: FrameData[] = [];
+  let queue: D[] = [];
   let bytes = 0;
   let route: FrameRoute | undefined;
   let mixed = false;
@@ -50,7 +50,7 @@ export function createBatcher(write: (data: FrameData, route?: FrameRoute) => vo
     for (let start = 0; start < frames.length; ) {
       const end = nextBatchEnd(frames, start, maxBytes, maxFrames);
       try {
-        write(start === 0 && end === frames.length ? encodeBatch(frames) : encodeBatch(frames.slice(start, end)), via);
+        write((start === 0 && end === frames.length ? encodeBatch(frames) : encodeBatch(frames.slice(start, end))) as D, via);
       } catch {
         return; // the socket died between frames; its close event ends the peer
       }

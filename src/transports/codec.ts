@@ -50,9 +50,11 @@ export function frameBytesOver(data: FrameData, max: number): number | undefined
 }
 
 /**
- * Decodes and checks one frame: text is JSON, bytes are msgpack. Anything else — oversized, truncated,
- * not a frame, an unknown version or kind, a malformed event — is a `validation` HappenError
- * (FRAME_TOO_LARGE, MALFORMED_FRAME, UNSUPPORTED_VERSION, MALFORMED_EVENT). It never throws anything else.
+ * Decodes and checks one frame: text is JSON, bytes are msgpack, and an object is a frame a `clone`
+ * transport carried as a value (it is only checked: it has no bytes to measure against `maxBytes`).
+ * Anything else — oversized, truncated, not a frame, an unknown version or kind, a malformed event — is
+ * a `validation` HappenError (FRAME_TOO_LARGE, MALFORMED_FRAME, UNSUPPORTED_VERSION, MALFORMED_EVENT).
+ * It never throws anything else.
  */
 export function decodeFrame(data: unknown, options: DecodeOptions = {}): Frame {
   const max = options.maxBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -74,6 +76,8 @@ export function decodeFrame(data: unknown, options: DecodeOptions = {}): Frame {
     } catch {
       throw malformed('is not valid msgpack (truncated or corrupt)');
     }
+  } else if (typeof data === 'object' && data !== null) {
+    raw = data;
   } else {
     throw malformed(`has an unsupported type (${data === null ? 'null' : typeof data})`);
   }

@@ -152,7 +152,7 @@ export function http(url: string, options: HttpTransportOptions): Transport {
       link.status('connecting');
       void listen();
     },
-    send(data) {
+    send(data: FrameData) {
       if (closed) return;
       queue.push(data);
       if (queue.length > maxQueued) {

@@ -1,9 +1,10 @@
-import type { FrameData, Transport, TransportLink } from './transport.ts';
+import { postCloned } from './clone-post.ts';
+import type { FrameMessage, Transport, TransportFormat, TransportLink } from './transport.ts';
 
 /** Options for one transport on a {@link memoryBus}. */
 export interface MemoryTransportOptions {
-  /** The codec its peers speak (default `msgpack`). */
-  format?: 'msgpack' | 'json';
+  /** How the mesh hands it frames (default `msgpack`; `clone` carries them as values, copied as BroadcastChannel copies them). */
+  format?: TransportFormat;
 }
 
 /** An in-process bus: every transport it hands out hears the frames of every other one. */
@@ -36,10 +37,15 @@ export function memoryBus(): MemoryBus {
           members.add(member);
           link.status('open');
         },
-        send(data: FrameData) {
-          if (member.link === undefined) return;
+        send(data: FrameMessage) {
+          const link = member.link;
+          if (link === undefined) return;
           frames++;
-          for (const other of members) if (other !== member) deliverLater(other, typeof data === 'string' ? data : data.slice());
+          for (const other of members) {
+            if (other === member) continue;
+            if (typeof data === 'string' || data instanceof Uint8Array) deliverLater(other, typeof data === 'string' ? data : data.slice());
+            else postCloned(data, (message) => deliverLater(other, structuredClone(message)), (error) => link.error(error));
+          }
         },
         close() {
           if (!member.link) return;
@@ -56,12 +62,12 @@ export function memoryBus(): MemoryBus {
 
 interface Member {
   link: TransportLink | undefined;
-  inbox: FrameData[];
+  inbox: FrameMessage[];
   scheduled: boolean;
 }
 
 // One timer per burst, not per frame; frames keep their order.
-function deliverLater(member: Member, data: FrameData): void {
+function deliverLater(member: Member, data: FrameMessage): void {
   member.inbox.push(data);
   if (member.scheduled) return;
   member.scheduled = true;

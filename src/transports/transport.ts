@@ -1,7 +1,22 @@
 import type { HappenError } from '../core/errors.ts';
+import type { FrameFormat } from './codec.ts';
+import type { Frame } from './frames.ts';
 
 /** One encoded frame as it crosses a transport: msgpack bytes, or JSON text. */
 export type FrameData = Uint8Array | string;
+
+/** A frame as a JS value, or a batch of them as an array: what a `clone` transport carries instead of bytes. */
+export type FrameValue = Frame | readonly Frame[];
+
+/** What crosses a transport: encoded frames, or frame values on a `clone` transport. */
+export type FrameMessage = FrameData | FrameValue;
+
+/**
+ * How a transport carries frames: encoded (`msgpack`, `json`), or as values through the structured
+ * clone algorithm (`clone`) where the link itself copies JS values — BroadcastChannel, the memory bus —
+ * so encoding to bytes first would be a second copy.
+ */
+export type TransportFormat = FrameFormat | 'clone';
 
 /** What a transport reports about its link. */
 export type TransportStatus = 'connecting' | 'open' | 'closed';
@@ -26,7 +41,7 @@ export interface FrameRoute {
 /** The mesh's side of one transport: where received frames, status changes and failures go. */
 export interface TransportLink {
   /** A frame arrived from a peer. The mesh decodes it; a bad frame is the mesh's problem, never the transport's. */
-  receive(data: FrameData): void;
+  receive(data: FrameMessage): void;
   /** The link opened (the mesh announces itself) or closed (its peers are forgotten after their heartbeats lapse). */
   status(status: TransportStatus): void;
   /** Reports a failure that belongs to no frame (an auth refusal, a lost connection), as an error event. */
@@ -41,8 +56,11 @@ export interface Transport {
   /** A short name for logs and metrics, e.g. `websocket` or `broadcast-channel`. */
   readonly name: string;
   readonly reach: TransportReach;
-  /** The codec the peers on this transport speak (default `msgpack`; `json` for debugging and plain HTTP clients). */
-  readonly format?: 'msgpack' | 'json';
+  /**
+   * How the mesh hands this transport its frames (default `msgpack`; `json` for debugging and plain
+   * HTTP clients; `clone` for links that copy JS values themselves). Receivers read every format.
+   */
+  readonly format?: TransportFormat;
   /**
    * On a `bus` transport: whether the mesh sends the frames of one tick as one message unless its
    * `batch` option says otherwise — for links where a message costs far more than its bytes.
@@ -54,7 +72,7 @@ export interface Transport {
    * Sends one frame. Never throws: a transport that is offline buffers (WebSocket, HTTP) or drops
    * (a bus with no listeners) the frame, and reports lasting failures through `link.error`.
    */
-  send(data: FrameData, route?: FrameRoute): void;
+  send(data: FrameMessage, route?: FrameRoute): void;
   /** Stops the link and releases its resources; no frame is received afterwards. */
   close(): void | Promise<void>;
 }

@@ -146,7 +146,7 @@ export function websocket(url: string, options: WebSocketTransportOptions = {}):
         }
       });
     },
-    send(data) {
+    send(data: FrameData) {
       if (closed) return;
       buffer.push(data);
       if (buffer.length > maxBuffered) {

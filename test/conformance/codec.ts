@@ -50,6 +50,40 @@ describe('wire codec', () => {
     equal(typeof encodeFrame(frames[2]!, 'json'), 'string', 'JSON frames are text');
   });
 
+  test('a frame carried as a value (a clone transport) is checked as it is; a batch of values is not one frame', () => {
+    for (const frame of frames) deepEqual(decodeFrame(structuredClone(frame)), frame, `${frame.t} as a value`);
+    isHappenError(throws(() => decodeFrame(structuredClone(frames))), 'validation', 'MALFORMED_FRAME');
+    isHappenError(throws(() => decodeFrame({ v: 2, t: 'bye', system: 'a' })), 'validation', 'UNSUPPORTED_VERSION');
+    isHappenError(throws(() => decodeFrame({ v: 1, t: 'event', from: 'a', event: { id: 'x' } })), 'validation', 'MALFORMED_EVENT');
+    isHappenError(throws(() => decodeFrame(null)), 'validation', 'MALFORMED_FRAME');
+  });
+
+  test('fuzz: 3,000 frame values with a field removed or replaced never throw anything but a typed error', () => {
+    const random = prng(0xc10e);
+    const replacements = [undefined, null, 0, -1, 1.5, '', 'x', true, [], {}, [1, 'a'], { v: 1 }, new Date(0), new Uint8Array(2), new Map([[1, 2]])];
+    const codes = new Set<string>();
+    let decoded = 0;
+    for (let i = 0; i < 3_000; i++) {
+      const value = structuredClone(frames[Math.floor(random() * frames.length)]!) as unknown as Record<string, unknown>;
+      // Walk to a random object inside the frame, then remove or replace one of its fields.
+      let at: Record<string, unknown> = value;
+      for (let depth = Math.floor(random() * 4); depth > 0; depth--) {
+        const inner = Object.values(at).filter((v) => typeof v === 'object' && v !== null);
+        if (inner.length === 0) break;
+        at = inner[Math.floor(random() * inner.length)] as Record<string, unknown>;
+      }
+      const keys = Object.keys(at);
+      const key = keys[Math.floor(random() * keys.length)] ?? 'v';
+      if (random() < 0.3) delete at[key];
+      else at[key] = replacements[Math.floor(random() * replacements.length)];
+      const result = decodeSafely(value);
+      if (result === 'ok') decoded++;
+      else codes.add(result);
+    }
+    ok(codes.has('MALFORMED_FRAME') && codes.has('MALFORMED_EVENT') && codes.has('UNSUPPORTED_VERSION'), `mangled values were refused with each code (${[...codes].join(', ')})`);
+    ok(decoded < 3_000, 'most mangled values are refused');
+  });
+
   test('msgpack frames are smaller than JSON frames', () => {
     const packed = (encodeFrame(frames[2]!, 'msgpack') as Uint8Array).byteLength;
     const text = new TextEncoder().encode(encodeFrame(frames[2]!, 'json') as string).byteLength;

@@ -3,14 +3,14 @@ import { mesh, MESH_NODE_JOINED, MESH_NODE_LEFT, type Mesh } from '../../src/mes
 import { security } from '../../src/security/index.ts';
 import { encodeFrame } from '../../src/transports/codec.ts';
 import { memoryBus, type MemoryBus } from '../../src/transports/memory.ts';
-import type { TransportLink } from '../../src/transports/transport.ts';
+import type { TransportFormat, TransportLink } from '../../src/transports/transport.ts';
 import { deepEqual, equal, isHappenError, ok, rejects, sleep, throws } from './assert.ts';
 import { describe, test } from './harness.ts';
 
 const HEARTBEAT = 20;
 
 /** A system joined to `bus`; every mesh made here is closed by `closeAll`. */
-function system(bus: MemoryBus, id: string, opened: Mesh[], format: 'msgpack' | 'json' = 'msgpack', extra = {}) {
+function system(bus: MemoryBus, id: string, opened: Mesh[], format: TransportFormat = 'msgpack', extra = {}) {
   const transport = bus.transport({ format });
   const m = mesh({ transports: [transport], heartbeatMs: HEARTBEAT, ...extra });
   opened.push(m);
@@ -178,6 +178,49 @@ describe('mesh', () => {
     raw.close();
     }));
 
+  test('peers carrying frames as values (clone) and peers speaking msgpack or JSON understand each other; values keep Maps, Dates and bytes', () =>
+    onBus(async (bus, meshes) => {
+    const a = system(bus, 'sys-a', meshes, 'clone');
+    const b = system(bus, 'sys-b', meshes, 'clone');
+    const c = system(bus, 'sys-c', meshes, 'msgpack');
+    const d = system(bus, 'sys-d', meshes, 'json');
+    b.happen.createNode('b-echo').on('echo', (e) => e.payload);
+    c.happen.createNode('c-echo').on('echo', (e) => e.payload);
+    d.happen.createNode('d-echo').on('echo', (e) => e.payload);
+    const ui = a.happen.createNode('ui');
+    for (const node of ['b-echo', 'c-echo', 'd-echo']) await a.mesh.waitForNode(node, { timeout: 2_000 });
+    const payload = { when: new Date(5), tags: new Map([['k', 1]]), bytes: new Uint8Array([1, 2]), text: 'é☃' };
+    const back = await ui.send('b-echo', { type: 'echo', payload }).return({ timeout: 2_000 });
+    ok(back.tags instanceof Map && back.tags.get('k') === 1, 'a Map crossed both ways as a Map');
+    ok(back.when instanceof Date && back.when.getTime() === 5, 'a Date crossed both ways as a Date');
+    ok(back.bytes instanceof Uint8Array && back.bytes.join() === '1,2', 'bytes crossed both ways as bytes');
+    equal(back.text, 'é☃');
+    // The msgpack and JSON peers read values, and answer in their own codec, which a clone peer reads.
+    equal((await ui.send('c-echo', { type: 'echo', payload: { n: 1 } }).return({ timeout: 2_000 })).n, 1);
+    equal((await ui.send('d-echo', { type: 'echo', payload: { n: 2 } }).return({ timeout: 2_000 })).n, 2);
+    }));
+
+  test('a clone frame the structured clone algorithm refuses goes msgpack-encoded; one msgpack cannot carry either is an error event, and the rest of its batch arrives', () =>
+    onBus(async (bus, meshes) => {
+    const a = system(bus, 'sys-a', meshes, 'clone', { batch: {} });
+    const b = system(bus, 'sys-b', meshes);
+    const got: unknown[] = [];
+    b.happen.createNode('sink').on('n', (e) => void got.push(e.payload));
+    const errors: string[] = [];
+    a.happen.createNode('watch').on(ERROR_EVENT, (e) => void errors.push(e.payload.code));
+    await a.mesh.waitForNode('sink', { timeout: 2_000 });
+    const src = a.happen.createNode('src');
+    // One burst, one batch: its function cannot be cloned, so the batch goes as msgpack, which drops functions.
+    for (const payload of [{ i: 1 }, { i: 2, fn: () => 0 }, { i: 3 }]) src.broadcast({ type: 'n', payload });
+    await sleep(HEARTBEAT * 2);
+    deepEqual(got, [{ i: 1 }, { i: 2 }, { i: 3 }]);
+    // A symbol is neither cloneable nor encodable: that frame alone is reported; the others arrive, in order.
+    for (const payload of [{ i: 4 }, { i: 5, s: Symbol('s') }, { i: 6 }]) src.broadcast({ type: 'n', payload });
+    await sleep(HEARTBEAT * 2);
+    deepEqual(got.slice(3), [{ i: 4 }, { i: 6 }]);
+    deepEqual(errors, ['UNENCODABLE_FRAME']);
+    }));
+
   test('an event too large for a frame fails its sender with a typed error', () =>
     onBus(async (bus, meshes) => {
     const a = system(bus, 'sys-a', meshes, 'msgpack', { maxFrameBytes: 4096 });
@@ -211,7 +254,8 @@ describe('mesh', () => {
     onBus(async (bus, meshes) => {
     const outSec = security({ level: 'medium' });
     const inSec = security({ level: 'medium' });
-    const ma = mesh({ transports: [bus.transport()], heartbeatMs: HEARTBEAT });
+    // The request crosses as a value (clone), the reply as msgpack: a signature holds over either.
+    const ma = mesh({ transports: [bus.transport({ format: 'clone' })], heartbeatMs: HEARTBEAT });
     const mb = mesh({ transports: [bus.transport()], heartbeatMs: HEARTBEAT });
     meshes.push(ma, mb);
     const a = createHappen({ id: 'sys-a', extensions: [outSec, ma] });

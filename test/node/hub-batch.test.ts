@@ -85,7 +85,7 @@ describe('[node] frame batching', () => {
 
   test('the batcher sends a lone frame unwrapped and a burst in few messages, in order, within its limits', async () => {
     const sent: FrameData[] = [];
-    const batcher = createBatcher((d) => sent.push(d), { maxFrames: 100, maxBytes: 1_000_000 });
+    const batcher = createBatcher<FrameData>((d) => sent.push(d), { maxFrames: 100, maxBytes: 1_000_000 });
     const frames = ticks('sys-a', 'alice', 250).map((f) => encode(f));
     batcher.push(frames[0]!);
     await Promise.resolve();
@@ -99,7 +99,7 @@ describe('[node] frame batching', () => {
     expect(payloads(out)).toEqual(payloads(frames.map((d) => decodeFrame(d))));
 
     sent.length = 0;
-    const small = createBatcher((d) => sent.push(d), { maxBytes: 2 * (frames[0] as Uint8Array).byteLength });
+    const small = createBatcher<FrameData>((d) => sent.push(d), { maxBytes: 2 * (frames[0] as Uint8Array).byteLength });
     for (const f of frames.slice(0, 6)) small.push(f);
     small.flush();
     expect(sent).toHaveLength(3);

@@ -53,7 +53,7 @@ async function peer(mesh: string, options: Omit<NatsOptions, 'mesh'> = {}): Prom
     },
   };
   await transport.open({
-    receive: (data) => p.received.push(data),
+    receive: (data) => p.received.push(data as FrameData), // NATS carries encoded frames only
     status: (s) => p.statuses.push(s),
     error: (e) => p.errors.push(e),
   });
