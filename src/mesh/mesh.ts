@@ -279,7 +279,7 @@ export function mesh(options: MeshOptions): Mesh {
       // yet (a replayed durable request): on a bus, send it anyway; only the node's host keeps it.
       if (via.length === 0 && (event.type === REPLY_EVENT || event.type === ERROR_EVENT)) via = transports.filter((t) => t.reach === 'bus');
       if (via.length === 0) return false;
-      sendFrame({ v: PROTOCOL_VERSION, t: 'event', from: system!.id, event }, via, { node: target, ...(peer ? { system: peer.system } : {}) });
+      sendFrame({ v: PROTOCOL_VERSION, t: 'event', from: system!.id, event }, via, peer ? { node: target, system: peer.system } : { node: target });
       return true;
     },
     broadcastRemote(event: HappenEvent) {
