@@ -79,7 +79,8 @@ export function broadcastChannel(options: BroadcastChannelOptions = {}): Broadca
     else overChannel();
   };
 
-  const post = (message: FrameMessage) => channel!.postMessage(message);
+  // Cloning a view clones its whole buffer, and an encoder's output is often a slice of a larger one.
+  const post = (message: FrameMessage) => channel!.postMessage(message instanceof Uint8Array && message.byteLength !== message.buffer.byteLength ? message.slice() : message);
   const report = (error: HappenError) => link?.error(error);
 
   const received = ({ data }: MessageEvent) => {
@@ -123,9 +124,7 @@ export function broadcastChannel(options: BroadcastChannelOptions = {}): Broadca
         return;
       }
       try {
-        // Cloning a view clones its whole buffer, and an encoder's output is often a slice of a larger one.
-        const message = data instanceof Uint8Array && data.byteLength !== data.buffer.byteLength ? data.slice() : data;
-        postCloned(message, post, report);
+        postCloned(data, post, report);
       } catch (cause) {
         link?.error(new HappenError('validation', 'UNCLONEABLE_FRAME', `A frame could not be sent on ${name}: ${(cause as Error)?.message ?? cause}`, undefined, { cause }));
       }

@@ -41,11 +41,11 @@ export function memoryBus(): MemoryBus {
           const link = member.link;
           if (link === undefined) return;
           frames++;
-          for (const other of members) {
-            if (other === member) continue;
-            if (typeof data === 'string' || data instanceof Uint8Array) deliverLater(other, typeof data === 'string' ? data : data.slice());
-            else postCloned(data, (message) => deliverLater(other, structuredClone(message)), (error) => link.error(error));
-          }
+          // A copy that fails fails at the first receiver, before anyone got one.
+          const post = (message: FrameMessage) => {
+            for (const other of members) if (other !== member) deliverLater(other, copy(message));
+          };
+          postCloned(data, post, (error) => link.error(error));
         },
         close() {
           if (!member.link) return;
@@ -64,6 +64,11 @@ interface Member {
   link: TransportLink | undefined;
   inbox: FrameMessage[];
   scheduled: boolean;
+}
+
+// What a network would hand over: text as it is, bytes of the view alone, values by structured clone.
+function copy(message: FrameMessage): FrameMessage {
+  return typeof message === 'string' ? message : message instanceof Uint8Array ? message.slice() : structuredClone(message);
 }
 
 // One timer per burst, not per frame; frames keep their order.

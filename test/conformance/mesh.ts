@@ -204,11 +204,15 @@ describe('mesh', () => {
     onBus(async (bus, meshes) => {
     const a = system(bus, 'sys-a', meshes, 'clone', { batch: {} });
     const b = system(bus, 'sys-b', meshes);
+    const c = system(bus, 'sys-c', meshes, 'clone');
     const got: unknown[] = [];
+    const alsoGot: unknown[] = [];
     b.happen.createNode('sink').on('n', (e) => void got.push(e.payload));
+    c.happen.createNode('other-sink').on('n', (e) => void alsoGot.push(e.payload));
     const errors: string[] = [];
     a.happen.createNode('watch').on(ERROR_EVENT, (e) => void errors.push(e.payload.code));
     await a.mesh.waitForNode('sink', { timeout: 2_000 });
+    await a.mesh.waitForNode('other-sink', { timeout: 2_000 });
     const src = a.happen.createNode('src');
     // One burst, one batch: its function cannot be cloned, so the batch goes as msgpack, which drops functions.
     for (const payload of [{ i: 1 }, { i: 2, fn: () => 0 }, { i: 3 }]) src.broadcast({ type: 'n', payload });
@@ -218,7 +222,8 @@ describe('mesh', () => {
     for (const payload of [{ i: 4 }, { i: 5, s: Symbol('s') }, { i: 6 }]) src.broadcast({ type: 'n', payload });
     await sleep(HEARTBEAT * 2);
     deepEqual(got.slice(3), [{ i: 4 }, { i: 6 }]);
-    deepEqual(errors, ['UNENCODABLE_FRAME']);
+    deepEqual(alsoGot, got, 'every receiver on the bus got the same');
+    deepEqual(errors, ['UNENCODABLE_FRAME'], 'reported once, however many receivers');
     }));
 
   test('an event too large for a frame fails its sender with a typed error', () =>
