@@ -6,9 +6,9 @@
 import { createHappen } from '../../src/index.ts';
 import { hasWebLocks } from '../../src/platform/index.ts';
 import { broadcastChannel, type BroadcastChannelOptions, type BroadcastChannelTransport } from '../../src/transports/broadcast-channel.ts';
-import { decodeFrame, encodeFrame, type FrameFormat } from '../../src/transports/codec.ts';
+import { decodeFrame, encodeFrame } from '../../src/transports/codec.ts';
 import type { Frame } from '../../src/transports/frames.ts';
-import type { FrameData } from '../../src/transports/transport.ts';
+import type { FrameMessage, TransportFormat } from '../../src/transports/transport.ts';
 
 let transport: BroadcastChannelTransport | undefined;
 const received: Array<{ frame?: Frame; error?: string }> = [];
@@ -23,7 +23,7 @@ function start(options: BroadcastChannelOptions = {}): void {
   transport.onLeaderChange((leader) => leadership.push({ leader, at: Date.now() }));
   void transport.leader.then(() => (leaderPromiseAt = Date.now()));
   transport.open({
-    receive(data: FrameData) {
+    receive(data: FrameMessage) {
       try {
         received.push({ frame: decodeFrame(data) });
       } catch (error) {
@@ -36,25 +36,25 @@ function start(options: BroadcastChannelOptions = {}): void {
 }
 
 /** A real event frame (unicode, nesting, and bytes where the format carries them) made by a Happen system in this context. */
-async function eventFrame(system: string, format: FrameFormat): Promise<Frame> {
+async function eventFrame(system: string, format: TransportFormat): Promise<Frame> {
   const happen = createHappen();
   const payload = { text: 'héllo ✓ 🌍', nested: { list: [1, 2.5, null, true] } };
   const event = happen.createNode(`${system}-node`).broadcast({
     type: 'bus.hello',
-    payload: format === 'msgpack' ? { ...payload, bytes: new Uint8Array([0, 1, 254, 255]) } : payload,
+    payload: format === 'json' ? payload : { ...payload, bytes: new Uint8Array([0, 1, 254, 255]) },
   });
   await happen.settled();
   return { v: 1, t: 'event', from: system, event };
 }
 
-/** Encodes and sends a frame; returns it as sent, for comparing with what the other side decodes. */
-function send(frame: Frame, format: FrameFormat = 'msgpack'): string {
-  transport!.send(encodeFrame(frame, format));
+/** Encodes (unless it goes as a value) and sends a frame; returns it as sent, for comparing with what the other side decodes. */
+function send(frame: Frame, format: TransportFormat = 'msgpack'): string {
+  transport!.send(format === 'clone' ? frame : encodeFrame(frame, format));
   return canon(frame);
 }
 
 /** Sends a fresh event frame from this context; returns it canonicalised. */
-async function sendEvent(system: string, format: FrameFormat = 'msgpack'): Promise<string> {
+async function sendEvent(system: string, format: TransportFormat = 'msgpack'): Promise<string> {
   return send(await eventFrame(system, format), format);
 }
 
@@ -83,7 +83,7 @@ function silence(): void {
 }
 
 /** Starts a dedicated worker that opens its own transport on `mesh` and sends one event frame. */
-function fromWorker(mesh: string, format: FrameFormat): Promise<string> {
+function fromWorker(mesh: string, format: TransportFormat): Promise<string> {
   return new Promise((resolve, reject) => {
     const worker = new Worker('/bus-worker.js');
     worker.onerror = (e) => reject(new Error(`bus-worker.js failed: ${e.message}`));

@@ -92,26 +92,27 @@ async function electionRounds(context, origin, options, { hideLocks = false, bou
 
 export const busTests = [
   {
-    name: 'transports › broadcast-channel › two tabs exchange event frames (msgpack and JSON) that decode equal; never echoed to the sender',
+    name: 'transports › broadcast-channel › two tabs exchange event frames (msgpack, JSON and values) that decode equal; never echoed to the sender',
     async run(page, origin) {
       const [a, b] = await openTabs(page.context(), origin, 2, { mesh: 'tabs' });
       const sent = [
         await a.evaluate(() => window.bus.sendEvent('tab-a', 'msgpack')),
         await a.evaluate(() => window.bus.sendEvent('tab-a', 'json')),
+        await a.evaluate(() => window.bus.sendEvent('tab-a', 'clone')),
         await b.evaluate(() => window.bus.sendEvent('tab-b', 'msgpack')),
       ];
-      await waitFor(async () => (await state(b)).frames.length === 2 && (await state(a)).frames.length === 1, 'the frames to arrive');
-      same((await state(b)).frames, sent.slice(0, 2), 'frames in tab B');
-      same((await state(a)).frames, sent.slice(2), 'frames in tab A (its own not echoed)');
+      await waitFor(async () => (await state(b)).frames.length === 3 && (await state(a)).frames.length === 1, 'the frames to arrive');
+      same((await state(b)).frames, sent.slice(0, 3), 'frames in tab B');
+      same((await state(a)).frames, sent.slice(3), 'frames in tab A (its own not echoed)');
       same((await state(a)).statuses, ['open'], 'status in tab A');
       same((await state(a)).errors, [], 'errors in tab A');
     },
   },
   {
-    name: 'transports › broadcast-channel › a dedicated worker sends a frame that arrives in two pages and decodes equal',
+    name: 'transports › broadcast-channel › a dedicated worker sends a frame (as a value) that arrives in two pages and decodes equal',
     async run(page, origin) {
       const [a, b] = await openTabs(page.context(), origin, 2, { mesh: 'workers' });
-      const sent = await b.evaluate(() => window.bus.fromWorker('workers', 'msgpack'));
+      const sent = await b.evaluate(() => window.bus.fromWorker('workers', 'clone'));
       for (const [tab, which] of [[a, 'A'], [b, 'B']]) {
         await waitFor(async () => (await state(tab)).frames.length === 1, `the worker's frame in tab ${which}`);
         same((await state(tab)).frames, [sent], `frame in tab ${which}`);

@@ -4,10 +4,11 @@
  */
 import { createHappen } from '../../src/index.ts';
 import { broadcastChannel } from '../../src/transports/broadcast-channel.ts';
-import { encodeFrame, type FrameFormat } from '../../src/transports/codec.ts';
+import { encodeFrame } from '../../src/transports/codec.ts';
 import type { Frame } from '../../src/transports/frames.ts';
+import type { TransportFormat } from '../../src/transports/transport.ts';
 
-self.addEventListener('message', async (e: MessageEvent<{ mesh: string; format: FrameFormat }>) => {
+self.addEventListener('message', async (e: MessageEvent<{ mesh: string; format: TransportFormat }>) => {
   const { mesh, format } = e.data;
   const transport = broadcastChannel({ mesh, format });
   transport.open({ receive() {}, status() {}, error() {} });
@@ -15,6 +16,6 @@ self.addEventListener('message', async (e: MessageEvent<{ mesh: string; format: 
   const event = happen.createNode('worker-node').broadcast({ type: 'bus.fromWorker', payload: { bytes: new Uint8Array([7, 8, 9]), text: 'from the worker ✓' } });
   await happen.settled();
   const frame: Frame = { v: 1, t: 'event', from: 'worker', event };
-  transport.send(encodeFrame(frame, format));
+  transport.send(format === 'clone' ? frame : encodeFrame(frame, format));
   self.postMessage(frame);
 });

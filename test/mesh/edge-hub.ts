@@ -4,9 +4,24 @@
  */
 import { createHappen } from '../../src/index.ts';
 import { mesh } from '../../src/mesh/index.ts';
-import { HubDurableObject, hubWorker, localTransport, type Relay } from './edge-hub-deps.ts';
+import { HubDurableObject, hubWorker, localTransport, type HubDurableObjectState, type HubEnv, type Relay } from './edge-hub-deps.ts';
 
 export class EdgeHub extends HubDurableObject {
+  readonly #storage: HubDurableObjectState['storage'];
+
+  constructor(ctx: HubDurableObjectState, env: Partial<HubEnv> = {}) {
+    super(ctx, env);
+    this.#storage = ctx.storage;
+  }
+
+  /** For the tests, `/mesh/<mesh>/test/logged/<receiver>`: how many frames the mesh's durable log holds for that receiver. */
+  override async fetch(request: Request): Promise<Response> {
+    const match = /^\/mesh\/([^/]+)\/test\/logged\/([^/]+)$/.exec(new URL(request.url).pathname);
+    if (!match) return super.fetch(request);
+    const keys = [...(await this.#storage.list({})).keys()];
+    return Response.json({ frames: keys.filter((key) => key.includes(`/${match[1]}/log/${match[2]}/`)).length });
+  }
+
   protected override meshOpened(name: string, relay: Relay): void {
     const edgeMesh = mesh({ transports: [localTransport(relay)], heartbeatMs: 300 });
     const happen = createHappen({ id: `edge-${name}`, extensions: [edgeMesh] });

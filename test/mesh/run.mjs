@@ -202,7 +202,9 @@ try {
       await peers.stopReceiver(); // it leaves; the sender remembers its stream
       await until(() => !peers.senderKnows(), 'the sender to hear the goodbye');
       for (let i = 1; i <= 40; i++) await peers.emit(i);
-      await new Promise((r) => setTimeout(r, 500)); // the sender hands the hub its copies
+      // The sender hands the hub its copies; the hub's log must hold them before both go away.
+      const logged = () => fetch(`http://127.0.0.1:${port}/mesh/letters/test/logged/away-receiver`).then((r) => r.json()).then((r) => r.frames);
+      await until(async () => (await logged()) >= 40, 'the hub to log the 40 letters');
       await peers.stopSender(); // offline too: only the hub's log has them now
       await mf.dispose(); // and the hub restarts: the log is in Durable Object storage
       mf = new Miniflare(hubOptions);
