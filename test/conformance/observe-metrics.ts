@@ -317,7 +317,8 @@ describe('observability: the ops node', () => {
     const bus = memoryBus();
     const meshes: Mesh[] = [];
     const join = (id: string, obs?: Observability) => {
-      const m = mesh({ transports: [bus.transport()], heartbeatMs: 30, durable: { storage: memoryStorage(), ackTimeoutMs: 100, retry: { initialMs: 5, maxMs: 20 }, maxAttempts: 2 } });
+      // The ack deadline only has to outlast a busy runtime: the poison's `term` must arrive before it (at 100 ms it once did not, in a service worker).
+      const m = mesh({ transports: [bus.transport()], heartbeatMs: 30, durable: { storage: memoryStorage(), ackTimeoutMs: 1_000, retry: { initialMs: 5, maxMs: 20 }, maxAttempts: 2 } });
       meshes.push(m);
       return { happen: createHappen({ id, extensions: [m], ...(obs ? { observability: obs } : {}) }), mesh: m };
     };
