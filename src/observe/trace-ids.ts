@@ -6,9 +6,10 @@
 // FNV-1a 32 lanes (Math.imul: one to two nanoseconds a byte). A lane seeded with a tag is exactly
 // FNV-1a 32 of tag + text, over the text's UTF-8 bytes; several lanes run in one pass. Each
 // lane's result then goes through MurmurHash3's 32-bit finalizer (fmix32).
-// The FNV prime, 0x01000193, and the sampling lane's multiplier, 0x9e3779b1, are written as literals
-// where they are used: optimized code reloaded a module constant on every step of a hash loop and
-// took it through a double (the multiplier is no small integer), ~13 instructions a lane a character.
+// The FNV prime, 0x01000193, and the sampling lane's multiplier, 0x9e3779b1 (odd, with well spread
+// bits: 2^32 / the golden ratio), are written as literals where they are used: optimized code
+// reloaded a module constant on every step of a hash loop and took it through a double (the
+// multiplier is no small integer), ~13 instructions a lane a character.
 const encoder = new TextEncoder();
 // Lane states between passes; int32, so the loops stay in integer registers.
 const state = new Int32Array(4);
@@ -24,7 +25,6 @@ const SPAN_SEEDS = ['s1:', 's2:'].map(seedOf);
 const HANDLING_SEEDS = ['h1:', 'h2:'].map(seedOf);
 // The sampling lane's start, before the byte length is mixed in: FNV-1a 32 of `t4:`.
 const SAMPLE_SEED = seedOf('t4:');
-// The sampling lane's multiplier, 0x9e3779b1: an odd 32-bit constant with well spread bits (2^32 / golden ratio).
 
 // One FNV-1a step: a character (or byte) into a lane. A declaration, so the seeds below can use it.
 // The per-event loops (spanHexOf, rootTraceIdFor) write it out: inlined into the tracer's middleware
