@@ -1,3 +1,4 @@
+import type { HappenError } from '../core/errors.ts';
 import { postCloned } from './clone-post.ts';
 import type { FrameMessage, Transport, TransportFormat, TransportLink } from './transport.ts';
 
@@ -28,6 +29,11 @@ export function memoryBus(): MemoryBus {
     },
     transport(options = {}) {
       const member: Member = { link: undefined, inbox: [], scheduled: false };
+      // A copy that fails fails at the first receiver, before anyone got one.
+      const post = (message: FrameMessage) => {
+        for (const other of members) if (other !== member) deliverLater(other, copy(message));
+      };
+      const report = (error: HappenError) => member.link?.error(error);
       return {
         name: 'memory',
         reach: 'bus',
@@ -38,14 +44,9 @@ export function memoryBus(): MemoryBus {
           link.status('open');
         },
         send(data: FrameMessage) {
-          const link = member.link;
-          if (link === undefined) return;
+          if (member.link === undefined) return;
           frames++;
-          // A copy that fails fails at the first receiver, before anyone got one.
-          const post = (message: FrameMessage) => {
-            for (const other of members) if (other !== member) deliverLater(other, copy(message));
-          };
-          postCloned(data, post, (error) => link.error(error));
+          postCloned(data, post, report);
         },
         close() {
           if (!member.link) return;
