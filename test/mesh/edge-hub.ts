@@ -18,8 +18,9 @@ export class EdgeHub extends HubDurableObject {
   override async fetch(request: Request): Promise<Response> {
     const match = /^\/mesh\/([^/]+)\/test\/logged\/([^/]+)$/.exec(new URL(request.url).pathname);
     if (!match) return super.fetch(request);
-    const keys = [...(await this.#storage.list({})).keys()];
-    return Response.json({ frames: keys.filter((key) => key.includes(`/${match[1]}/log/${match[2]}/`)).length });
+    // The relay's log keys: `happen/hub/<mesh>/log/<receiver>/<sender>/<seq>` (src/hub/relays.ts, durable-log.ts).
+    const logged = await this.#storage.list({ prefix: `happen/hub/${match[1]}/log/${match[2]}/` });
+    return Response.json({ frames: logged.size });
   }
 
   protected override meshOpened(name: string, relay: Relay): void {
