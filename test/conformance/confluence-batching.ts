@@ -63,7 +63,7 @@ function event(type = 'log.entry'): HappenEvent {
 describe('confluence', () => {
   describe('event batching', () => {
     test('mesh batch.delayMs gathers frames sent a few ms apart into one message; without it each frame is one', async () => {
-      for (const [batch, messages] of [[{ delayMs: 40 }, 1], [undefined, 3]] as const) {
+      for (const [batch, messages] of [[{ delayMs: 500 }, 1], [undefined, 3]] as const) {
         await pair(batch, async (send, seen, bus) => {
           const before = bus.frames;
           send(1);
@@ -79,7 +79,7 @@ describe('confluence', () => {
     });
 
     test('mesh batch.maxFrames splits a burst; delayMs 0 batches one synchronous burst', async () => {
-      await pair({ maxFrames: 2, delayMs: 30 }, async (send, seen, bus) => {
+      await pair({ maxFrames: 2, delayMs: 300 }, async (send, seen, bus) => {
         const before = bus.frames;
         for (let n = 1; n <= 5; n++) send(n);
         await sleep(5);
@@ -129,12 +129,12 @@ describe('confluence', () => {
         sent.push({ frames, route });
       };
       const frame = (n: number) => new Uint8Array(10).fill(n);
-      const delayed = createBatcher(write, { delayMs: 20 });
+      const delayed = createBatcher(write, { delayMs: 200 });
       delayed.push(frame(1), { node: 'x' });
       await sleep(5);
       delayed.push(frame(2), { node: 'x' });
       equal(sent.length, 0, 'held');
-      await sleep(40);
+      await sleep(400);
       deepEqual(sent, [{ frames: 2, route: { node: 'x' } }], 'one message; its frames share a route');
       delayed.push(frame(3), { node: 'x' });
       delayed.push(frame(4), { node: 'y' });
@@ -166,7 +166,8 @@ describe('confluence', () => {
     });
 
     test('the event log batch.delayMs gathers appends made a few ms apart; a full batch does not wait', async () => {
-      for (const [delayMs, expected] of [[40, [5]], [0, [3, 3, 3]]] as const) {
+      // 500 ms, not tens: a busy service worker once let two 4 ms sleeps take over 40 ms.
+      for (const [delayMs, expected] of [[500, [5]], [0, [3, 3, 3]]] as const) {
         const { storage, batches } = counting(memoryStorage());
         const log = new EventLog(storage, 'gathered', { batch: { delayMs } });
         const appends = [log.append(event())];
