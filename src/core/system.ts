@@ -40,7 +40,8 @@ export class System implements Happen {
   #nextId: IdGenerator = createIdGenerator();
   #clock = new EventClock();
   // Flat [event, handle, event, handle, ...]: no wrapper object per queued event.
-  #queue: Array<HappenEvent | SendHandle | undefined> = [];
+  // Per delivery: the event, its send handle, and whether it came from outside (ingest, notify).
+  #queue: Array<HappenEvent | SendHandle | boolean | undefined> = [];
   #head = 0;
   #scheduled = false;
   #inFlight = 0;
@@ -58,8 +59,6 @@ export class System implements Happen {
   #incoming: HappenExtension[];
   #ingestTail: Promise<unknown> = Promise.resolve();
   #router: EventRouter | undefined;
-  // Events that entered through ingest: never routed out again, so relays cannot loop through here.
-  #foreign = new WeakSet<HappenEvent>();
   #remoteSends = new RemoteSends();
 
   constructor(config: HappenConfig = {}) {
@@ -259,7 +258,6 @@ export class System implements Happen {
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#foreign.add(event);
     // With a mesh, a send from another system is answered there: its outcome travels back as a reply event.
     const handled = options.handled;
     let handle: SendHandle | undefined;
@@ -303,22 +301,24 @@ export class System implements Happen {
       this.web.record(event); // kept in the causal web whether or not a send here awaits it
       this.#remoteSends.replied(event);
       handled?.({ ok: true, value: undefined });
-    } else this.dispatch(event, handle);
+    } else this.dispatch(event, handle, true);
   }
 
   notify(input: EventInput): HappenEvent {
     assertEventType(input?.type);
     const now = this.#clock.now();
     const event = buildEvent(this.#nextId(now), now, this.id, input, this.current, undefined);
-    this.#foreign.add(event); // local news: not routed to other systems
-    this.dispatch(event);
+    this.dispatch(event, undefined, true); // local news: not routed to other systems
     return event;
   }
 
-  /** Records an event in the causal web and queues its delivery. */
-  dispatch(event: HappenEvent, handle?: SendHandle): void {
+  /**
+   * Records an event in the causal web and queues its delivery. A `foreign` event (one that came from
+   * another system, or local news) is never routed out, so relays cannot loop through here.
+   */
+  dispatch(event: HappenEvent, handle?: SendHandle, foreign = false): void {
     this.web.record(event);
-    this.#queue.push(event, handle);
+    this.#queue.push(event, handle, foreign);
     if (!this.#scheduled) {
       this.#scheduled = true;
       enqueueMicrotask(this.#drain);
@@ -382,11 +382,12 @@ export class System implements Happen {
         const at = this.#head;
         const event = queue[at] as HappenEvent;
         const handle = queue[at + 1] as SendHandle | undefined;
-        this.#head = at + 2; // the whole queue is released when the drain ends
+        const foreign = queue[at + 2] as boolean;
+        this.#head = at + 3; // the whole queue is released when the drain ends
         this.#clock.invalidate(); // handlers may run long: their emits read a fresh time
         // The implicit cause of emits made synchronously by this event's handlers.
         this.#delivering = at;
-        this.deliver(event, handle);
+        this.deliver(event, handle, foreign);
       }
     } finally {
       this.#delivering = -1;
@@ -397,24 +398,24 @@ export class System implements Happen {
     this.wakeIdle();
   }
 
-  private deliver(event: HappenEvent, handle: SendHandle | undefined): void {
+  private deliver(event: HappenEvent, handle: SendHandle | undefined, foreign: boolean): void {
     const target = event.context.target;
     if (target === undefined) {
       const plan = this.planBroadcast(event.type);
       if (handle !== undefined) (handle as BroadcastOutcome).expect(plan.length); // only an ingest that asked passes one
       for (const route of plan) route.node.receive(event, route.subs, handle);
-      if (this.#router !== undefined && !this.#foreign.has(event)) this.routeOut(event, undefined);
+      if (this.#router !== undefined && !foreign) this.routeOut(event, undefined);
       return;
     }
-    this.deliverTo(target, event, handle);
+    this.deliverTo(target, event, handle, foreign);
   }
 
   // A send's delivery, apart so the broadcast path stays small enough to inline.
-  private deliverTo(target: string, event: HappenEvent, handle: SendHandle | undefined): void {
+  private deliverTo(target: string, event: HappenEvent, handle: SendHandle | undefined, foreign: boolean): void {
     const node = this.#nodes.get(target);
     const subs = node?.matching(event.type);
     if (node && subs!.length > 0) return node.receive(event, subs!, handle);
-    if (node === undefined && this.#router !== undefined && !this.#foreign.has(event) && this.routeOut(event, handle)) return;
+    if (node === undefined && this.#router !== undefined && !foreign && this.routeOut(event, handle)) return;
     // An unheard error or reply stays in the causal web; there was nothing to do, so that is its outcome.
     if (event.type === ERROR_EVENT || event.type === REPLY_EVENT) {
       handle?.settle({ ok: true, value: undefined });
