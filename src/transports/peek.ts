@@ -31,6 +31,20 @@ const utf8 = new TextDecoder();
 /** Nesting the reader steps through; real events are far shallower. */
 const MAX_DEPTH = 64;
 
+/**
+ * The last string read at one place in a frame. Frames from one sender repeat its system id, their
+ * types and targets, so a repeat costs a byte compare instead of a new string and a regex test.
+ */
+class Recent {
+  bytes = new Uint8Array(0);
+  text = '';
+  /** Whether `text` is a valid node id. */
+  isId = false;
+}
+const FROM = new Recent();
+const TYPE = new Recent();
+const TARGET = new Recent();
+
 /** Thrown inside the reader for anything unexpected; {@link peekEventRoute} turns it into "no fast path". */
 const NOT_ROUTABLE = Symbol('not routable');
 
@@ -56,19 +70,38 @@ class Reader {
     throw NOT_ROUTABLE;
   }
 
-  string(): string {
+  /** Steps over a string; returns its length in bytes, which end where the reader now is. */
+  stringLength(): number {
     const b = this.byte();
     const length = b >= 0xa0 && b <= 0xbf ? b & 0x1f : b === 0xd9 ? this.uint(1) : b === 0xda ? this.uint(2) : b === 0xdb ? this.uint(4) : -1;
     if (length < 0) throw NOT_ROUTABLE;
-    const start = this.at;
-    const end = this.advance(length);
-    const { bytes } = this;
+    this.advance(length);
+    return length;
+  }
+
+  /** A string, or the one `memo` holds when its bytes are the same (no new string, no new check). */
+  string(memo: Recent): string {
+    const length = this.stringLength();
+    const { bytes, at: end } = this;
+    const start = end - length;
+    const known = memo.bytes;
+    if (known.length === length) {
+      let i = 0;
+      while (i < length && bytes[start + i] === known[i]) i++;
+      if (i === length) return memo.text;
+    }
     let text = '';
     for (let i = start; i < end; i++) {
       const c = bytes[i]!;
-      if (c >= 0x80) return utf8.decode(bytes.subarray(start, end)); // rare: ids and types are ASCII
+      if (c >= 0x80) {
+        text = utf8.decode(bytes.subarray(start, end)); // rare: ids and types are ASCII
+        break;
+      }
       text += String.fromCharCode(c);
     }
+    memo.bytes = bytes.slice(start, end);
+    memo.text = text;
+    memo.isId = NODE_ID.test(text);
     return text;
   }
 
@@ -174,7 +207,7 @@ export function peekEventRoute(bytes: Uint8Array): EventRoute | undefined {
     let version = false;
     let kind = false; // only an event frame takes the fast path: a `t` of any other value declines at once
     let from: string | undefined;
-    let event: Omit<EventRoute, 'from'> | undefined;
+    let event: EventRoute | undefined;
     for (let pairs = r.map(); pairs > 0; pairs--) {
       if (r.takes(KEY_V)) {
         if (r.byte() !== 0x01) return undefined;
@@ -182,30 +215,32 @@ export function peekEventRoute(bytes: Uint8Array): EventRoute | undefined {
       } else if (r.takes(KEY_T)) {
         if (!r.takes(EVENT)) return undefined;
         kind = true;
-      } else if (r.takes(KEY_FROM)) from = r.string();
+      } else if (r.takes(KEY_FROM)) from = r.string(FROM);
       else if (r.takes(KEY_EVENT)) event = peekEvent(r);
       else return undefined; // more than a plain event (durable delivery's `delivery`, say): the full path routes it
     }
-    if (r.at !== bytes.length || !version || !kind || from === undefined || !NODE_ID.test(from) || event === undefined) return undefined;
-    return { from, ...event };
+    if (r.at !== bytes.length || !version || !kind || from === undefined || !FROM.isId || event === undefined) return undefined;
+    event.from = from;
+    return event;
   } catch (error) {
     if (error === NOT_ROUTABLE) return undefined;
     throw error;
   }
 }
 
-function peekEvent(r: Reader): Omit<EventRoute, 'from'> {
+/** The event's routing facts, `from` left for the caller to fill in from the frame. */
+function peekEvent(r: Reader): EventRoute {
   let id = false;
   let type: string | undefined;
   let context = false;
   let target: string | undefined;
   for (let pairs = r.map(); pairs > 0; pairs--) {
-    if (r.takes(KEY_ID)) id = r.string().length > 0;
-    else if (r.takes(KEY_TYPE)) type = r.string();
+    if (r.takes(KEY_ID)) id = r.stringLength() > 0;
+    else if (r.takes(KEY_TYPE)) type = r.string(TYPE);
     else if (r.takes(KEY_CONTEXT)) {
       context = true;
       for (let inner = r.map(); inner > 0; inner--) {
-        if (r.takes(KEY_TARGET)) target = r.string(); // nil is no string: the full decode refuses it
+        if (r.takes(KEY_TARGET)) target = r.string(TARGET); // nil is no string: the full decode refuses it
         else {
           r.key();
           r.skip(2);
@@ -216,6 +251,6 @@ function peekEvent(r: Reader): Omit<EventRoute, 'from'> {
       r.skip(1);
     }
   }
-  if (!id || type === undefined || type.length === 0 || !context || (target !== undefined && !NODE_ID.test(target))) throw NOT_ROUTABLE;
-  return target === undefined ? { type } : { type, target };
+  if (!id || type === undefined || type.length === 0 || !context || (target !== undefined && !TARGET.isId)) throw NOT_ROUTABLE;
+  return target === undefined ? { from: '', type } : { from: '', type, target };
 }

@@ -191,6 +191,18 @@ describe('[node] routing peek', () => {
     expect(peekEventRoute(new Uint8Array([BATCH_MARKER]))).toBeUndefined();
   });
 
+  test('a string remembered from the last frame is reused only for the same bytes: a changed or invalid id is read afresh', () => {
+    const peek = (from: string, type: string, target?: string) => peekEventRoute(encode(eventFrame(from, event('alice', type, 1, target))) as Uint8Array);
+    expect(peek('sys-a', 'tick', 'bob')).toEqual({ from: 'sys-a', type: 'tick', target: 'bob' });
+    expect(peek('sys-a', 'tick', 'bob')).toEqual({ from: 'sys-a', type: 'tick', target: 'bob' });
+    expect(peek('sys-b', 'tock', 'bol')).toEqual({ from: 'sys-b', type: 'tock', target: 'bol' }); // same lengths, other bytes
+    expect(peek('sys a', 'tock', 'bol')).toBeUndefined(); // whitespace: not a system id
+    expect(peek('sys-b', 'tock', 'bo b')).toBeUndefined(); // nor a node id
+    expect(peek('sys-b', 'tock')).toEqual({ from: 'sys-b', type: 'tock' });
+    expect(peek('sys-é', 'tïck', 'bøb')).toEqual({ from: 'sys-é', type: 'tïck', target: 'bøb' });
+    expect(peek('sys-a', 'tick', 'bob')).toEqual({ from: 'sys-a', type: 'tick', target: 'bob' });
+  });
+
   test('never throws and never routes a frame the full decoder refuses as malformed msgpack (truncated, bit-flipped)', () => {
     const base = encode(eventFrame('sys-a', event('alice', 'order.created', { n: [1, 2, 3], s: 'text' }, 'bob'))) as Uint8Array;
     let seed = 7;
