@@ -141,7 +141,8 @@ export function mesh(options: MeshOptions): Mesh {
   let ready!: Promise<void>;
   let durability: Durability | undefined;
   // Events the outbox took: core's router calls for them must not also send them the plain way.
-  const durableIds = new RecentIds(options.dedupeWindow ?? 10_000);
+  // Only a durable mesh has an outbox; without one no event is looked up here.
+  const durableIds = options.durable ? new RecentIds(options.dedupeWindow ?? 10_000) : undefined;
 
   const formatOf = (t: Transport): TransportFormat => t.format ?? 'msgpack';
 
@@ -271,7 +272,7 @@ export function mesh(options: MeshOptions): Mesh {
   const router: EventRouter = {
     sendRemote(event: HappenEvent) {
       if (closed) return false;
-      if (durableIds.has(event.id)) return true; // the outbox delivers it
+      if (durableIds?.has(event.id)) return true; // the outbox delivers it
       const target = event.context.target!;
       const peer = table.hostOf(target);
       let via: Transport[] = peer ? [peer.transport] : transports.filter((t) => t.reach === 'hub').slice(0, 1);
@@ -284,7 +285,7 @@ export function mesh(options: MeshOptions): Mesh {
     },
     broadcastRemote(event: HappenEvent) {
       if (closed) return;
-      if (durableIds.has(event.id)) return; // our own events come back only from a relay, with our id as `from`: dropped on arrival
+      if (durableIds?.has(event.id)) return; // our own events come back only from a relay, with our id as `from`: dropped on arrival
       sendFrame({ v: PROTOCOL_VERSION, t: 'event', from: system!.id, event }, transports);
     },
     remoteNodes: () => table.nodes(),
@@ -397,7 +398,7 @@ export function mesh(options: MeshOptions): Mesh {
       if (!durability || closed) return undefined;
       const target = event.context.target;
       if (target !== undefined && local.has(target)) return undefined; // stays here
-      durableIds.add(event.id);
+      durableIds!.add(event.id);
       return durability.accept(event);
     };
   }
