@@ -148,16 +148,54 @@ function ratios(runs: { happen: Figures[]; bare: Figures[] }, key: keyof Figures
  * Runs the comparison on the library as it ships. The benches run under tsx, whose esbuild transform
  * keeps function names by wrapping every named closure in a `__name(...)` call made each time the
  * closure is created; the package is tsc output without that, and on this path it cost Happen ~30%.
- * So this file is bundled by esbuild (packages left external) and the bundle's {@link measureHub} runs
- * in a plain `node` (a tsx-loaded process would transform the bundle again).
+ * So this file is bundled by esbuild (packages left external) and the bundle runs in plain `node`
+ * (a tsx-loaded process would transform the bundle again).
+ *
+ * Each contender runs in a process of its own ({@link serveContender}). Both go through the same `ws`
+ * code, and in one process whichever ran there first shaped how V8 compiled it for the other: the bare
+ * relay's CPU per event came out 3.1 µs in some runs and 4.6 µs in others, which read as Happen at
+ * 0.69 × or 0.96 ×. Apart, each gets code compiled for itself alone.
  */
 export async function runHubBench(rounds = ROUNDS): Promise<void> {
   const outfile = fileURLToPath(new URL('../node_modules/.cache/happen-bench/hub.mjs', import.meta.url));
   await build({ entryPoints: [fileURLToPath(import.meta.url)], bundle: true, format: 'esm', platform: 'node', packages: 'external', outfile, logLevel: 'error' });
-  const script = `import(${JSON.stringify(pathToFileURL(outfile).href)}).then((m) => m.measureHub(${rounds}))`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`the hub bench exited with ${code}`);
+  const happen = contenderProcess(outfile, 'happen');
+  const bare = contenderProcess(outfile, 'bare');
+  try {
+    await measureHub({ happen, bare }, rounds);
+  } finally {
+    happen.close();
+    bare.close();
+  }
+}
+
+type Who = 'happen' | 'bare';
+interface Contender {
+  measure(): Promise<Figures>;
+  close(): void | Promise<void>;
+}
+
+/** A contender in a child process, measured on request over its IPC channel. */
+function contenderProcess(bundle: string, who: Who): Contender {
+  const script = `import(${JSON.stringify(pathToFileURL(bundle).href)}).then((m) => m.serveContender(${JSON.stringify(who)}))`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the hub bench's ${who} process exited with ${code}`))));
+  exited.catch(() => {});
+  return {
+    measure: () => {
+      const figures = new Promise<Figures>((resolve) => child.once('message', (m) => resolve(m as Figures)));
+      child.send('measure');
+      return Promise.race([figures, exited]);
+    },
+    close: () => void child.kill(),
+  };
+}
+
+/** The child side of {@link contenderProcess}: sets up one contender and answers each request with its figures. */
+export async function serveContender(who: Who): Promise<void> {
+  const contender = await (who === 'happen' ? happenThroughHub() : bareRelay());
+  process.on('message', async () => process.send!(await contender.measure()));
+  process.on('disconnect', () => void contender.close().finally(() => process.exit(0)));
 }
 
 /**
@@ -165,22 +203,15 @@ export async function runHubBench(rounds = ROUNDS): Promise<void> {
  * warm-up each (the JIT needs it: the first bursts run several times slower), and prints medians,
  * the median of the per-round ratios against the bare relay and their spread.
  */
-export async function measureHub(rounds = ROUNDS): Promise<void> {
-  const happen = await happenThroughHub();
-  const bare = await bareRelay();
+async function measureHub(contenders: Record<Who, Contender>, rounds: number): Promise<void> {
   const runs: { happen: Figures[]; bare: Figures[] } = { happen: [], bare: [] };
-  try {
-    for (const contender of [happen, bare]) {
-      const until = performance.now() + WARM_UP_MS;
-      while (performance.now() < until) await contender.measure();
-    }
-    for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? ['happen', 'bare'] as const : ['bare', 'happen'] as const;
-      for (const who of order) runs[who].push(await (who === 'happen' ? happen : bare).measure());
-    }
-  } finally {
-    await happen.close();
-    await bare.close();
+  for (const who of ['happen', 'bare'] as const) {
+    const until = performance.now() + WARM_UP_MS;
+    while (performance.now() < until) await contenders[who].measure();
+  }
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? ['happen', 'bare'] as const : ['bare', 'happen'] as const;
+    for (const who of order) runs[who].push(await contenders[who].measure());
   }
   const med = (who: 'happen' | 'bare', key: keyof Figures) => median(runs[who].map((f) => f[key]));
   const µs = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
