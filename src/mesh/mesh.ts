@@ -5,9 +5,9 @@ import type { HappenNode } from '../core/node-api.ts';
 import type { Outcome } from '../core/hooks.ts';
 import type { Happen } from '../core/system.ts';
 import { onPageLifecycle } from '../platform/lifecycle.ts';
-import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, frameBytesOver, type FrameFormat } from '../transports/codec.ts';
+import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, frameBytesOver, type DecodeOptions, type FrameFormat } from '../transports/codec.ts';
 import { PROTOCOL_VERSION, type Frame } from '../transports/frames.ts';
-import { batchSettings, forEachFrame, isBatch, type BatchOptions } from '../transports/batch.ts';
+import { batchSettings, forEachFrame, forEachFrameRange, isBatch, type BatchOptions } from '../transports/batch.ts';
 import { createBatcher, type Batcher } from '../transports/batcher.ts';
 import type { FrameData, FrameMessage, FrameRoute, Transport, TransportFormat, TransportLink, TransportStatus } from '../transports/transport.ts';
 import { PeerTable, type MembershipChange } from './peers.ts';
@@ -117,6 +117,7 @@ export function mesh(options: MeshOptions): Mesh {
   const heartbeatMs = options.heartbeatMs ?? 5_000;
   if (!(heartbeatMs > 0)) throw new HappenError('validation', 'INVALID_CONFIG', 'mesh(): heartbeatMs must be a positive number');
   const maxBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const limits: DecodeOptions = { maxBytes };
   const batching = options.batch === undefined || options.batch === false ? undefined : batchSettings(options.batch, 'mesh()');
   // One queue per bus transport that batches — all with `batch` or `durable`, else those that ask
   // (`coalesce`); a hub's peers would not all split our batches.
@@ -195,16 +196,17 @@ export function mesh(options: MeshOptions): Mesh {
 
   const receive = (transport: Transport, data: FrameMessage) => {
     if (closed || !system) return;
-    if (isBatch(data)) forEachFrame(data, (frame) => receiveFrame(transport, frame));
-    else receiveFrame(transport, data);
+    if (!isBatch(data)) receiveFrame(transport, data);
+    else if (data instanceof Uint8Array) forEachFrameRange(data, (start, end) => receiveFrame(transport, data, { maxBytes, start, end }));
+    else forEachFrame(data, (frame) => receiveFrame(transport, frame));
   };
 
-  const receiveFrame = (transport: Transport, data: FrameMessage) => {
+  const receiveFrame = (transport: Transport, data: FrameMessage, where: DecodeOptions = limits) => {
     if (closed || !system) return;
     stats.framesIn++;
     let frame: Frame;
     try {
-      frame = decodeFrame(data, { maxBytes });
+      frame = decodeFrame(data, where);
     } catch (error) {
       stats.rejected++;
       reportError(HappenError.from(error), transport);

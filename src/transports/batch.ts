@@ -59,8 +59,8 @@ export function encodeBatch(frames: readonly FrameMessage[]): FrameMessage {
 
 /**
  * Calls `each` with every frame of a message in order: a batch's frames (views into it, not copies),
- * or the message itself. A binary batch whose lengths run past its end yields its remaining bytes
- * behind a batch marker, which the decoder refuses as a corrupt batch: the frames before it are kept.
+ * or the message itself. A binary batch whose lengths run past its end yields its batch marker alone
+ * for the rest, which the decoder refuses as corrupt: the frames before it are kept.
  */
 export function forEachFrame<D extends FrameMessage>(message: D, each: (frame: D) => void): void {
   if (!isBatch(message)) return each(message);
@@ -82,12 +82,21 @@ export function forEachFrame<D extends FrameMessage>(message: D, each: (frame: D
     }
     return;
   }
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  forEachFrameRange(data, (start, end) => eachEncoded(data.subarray(start, end)));
+}
+
+/**
+ * Calls `each` with the byte range of every frame of a binary batch in order, so a receiver can
+ * decode each in place (no view per frame). Lengths that run past the end yield `[0, 1)` — the batch
+ * marker alone, which the decoder refuses as corrupt msgpack — for the rest.
+ */
+export function forEachFrameRange(batch: Uint8Array, each: (start: number, end: number) => void): void {
+  const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
   let at = 1;
-  while (at < data.byteLength) {
-    const length = at + 4 <= data.byteLength ? view.getUint32(at) : -1;
-    if (length < 0 || at + 4 + length > data.byteLength) return eachEncoded(data.subarray(at - 1, at)); // [0xc1]: corrupt
-    eachEncoded(data.subarray(at + 4, at + 4 + length));
+  while (at < batch.byteLength) {
+    const length = at + 4 <= batch.byteLength ? view.getUint32(at) : -1;
+    if (length < 0 || at + 4 + length > batch.byteLength) return each(0, 1);
+    each(at + 4, at + 4 + length);
     at += 4 + length;
   }
 }

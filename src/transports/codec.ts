@@ -2,6 +2,7 @@ import { Packr } from 'msgpackr';
 import { HappenError } from '../core/errors.ts';
 import { parseEvent } from '../core/event-shape.ts';
 import { NODE_ID } from '../core/event-shape.ts';
+import { BATCH_MARKER } from './batch.ts';
 import { FRAME_KINDS, PROTOCOL_VERSION, type Frame } from './frames.ts';
 import type { FrameData } from './transport.ts';
 
@@ -12,6 +13,10 @@ export type FrameFormat = 'msgpack' | 'json';
 export interface DecodeOptions {
   /** Largest frame accepted, in bytes (default 1 MiB). */
   maxBytes?: number;
+  /** Where the frame starts in a byte array that holds more than it (a batch, say; default 0). */
+  start?: number;
+  /** Where that frame ends (default the end of the array). */
+  end?: number;
 }
 
 /** The default largest frame, in bytes. */
@@ -21,6 +26,8 @@ export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 // and a frame never depends on state from an earlier one, so a dropped frame breaks nothing after it.
 const packr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true });
 const textEncoder = new TextEncoder();
+// One range object for every in-place decode: msgpackr reads it and keeps nothing.
+const range = { start: 0, end: 0 };
 
 /** Encodes a frame; an event that cannot be encoded is a `validation` error naming why. */
 export function encodeFrame(frame: Frame, format: FrameFormat = 'msgpack'): FrameData {
@@ -69,10 +76,19 @@ export function decodeFrame(data: unknown, options: DecodeOptions = {}): Frame {
     }
   } else if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-    if (bytes.byteLength > max) throw tooLarge(bytes.byteLength, max);
-    if (bytes.byteLength === 0) throw malformed('is empty');
+    const start = options.start ?? 0;
+    const end = Math.min(options.end ?? bytes.byteLength, bytes.byteLength);
+    if (end - start > max) throw tooLarge(end - start, max);
+    if (!(end > start)) throw malformed('is empty');
+    if (bytes[start] === BATCH_MARKER) throw malformed('is a batch marker, not a frame (what is left of a corrupt batch)');
     try {
-      raw = packr.unpack(bytes);
+      // In place when it is part of a larger array: a view per frame costs msgpackr a new DataView too.
+      if (start === 0 && end === bytes.byteLength) raw = packr.unpack(bytes);
+      else {
+        range.start = start;
+        range.end = end;
+        raw = packr.unpack(bytes, range);
+      }
     } catch {
       throw malformed('is not valid msgpack (truncated or corrupt)');
     }

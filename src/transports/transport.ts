@@ -40,7 +40,7 @@ export interface FrameRoute {
 
 /** The mesh's side of one transport: where received frames, status changes and failures go. */
 export interface TransportLink {
-  /** A frame arrived from a peer. The mesh decodes it; a bad frame is the mesh's problem, never the transport's. */
+  /** A frame, or a batch of them (`transports/batch.ts`), arrived from a peer. The mesh splits and decodes it; a bad frame is the mesh's problem, never the transport's. */
   receive(data: FrameMessage): void;
   /** The link opened (the mesh announces itself) or closed (its peers are forgotten after their heartbeats lapse). */
   status(status: TransportStatus): void;

@@ -7,7 +7,7 @@
  */
 import ReconnectingWebSocket from 'partysocket/ws';
 import { HappenError } from '../core/errors.ts';
-import { batchSettings, encodeBatch, forEachFrame, nextBatchEnd, type BatchOptions } from './batch.ts';
+import { batchSettings, encodeBatch, nextBatchEnd, type BatchOptions } from './batch.ts';
 import type { FrameFormat } from './codec.ts';
 import type { FrameData, Transport, TransportLink } from './transport.ts';
 import { enqueueMicrotask } from '../core/microtask.ts';
@@ -98,12 +98,11 @@ export function websocket(url: string, options: WebSocketTransportOptions = {}):
     else if (sent > 0) buffer.splice(0, sent);
   }
 
-  const deliver = (frame: FrameData) => link?.receive(frame);
-
+  // A batch goes to the mesh whole: it splits it and decodes each frame in place.
   function received(data: unknown): void {
-    if (typeof data === 'string') forEachFrame(data, deliver);
-    else if (data instanceof ArrayBuffer) forEachFrame(new Uint8Array(data), deliver);
-    else if (ArrayBuffer.isView(data)) forEachFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), deliver);
+    if (typeof data === 'string') link?.receive(data);
+    else if (data instanceof ArrayBuffer) link?.receive(new Uint8Array(data));
+    else if (ArrayBuffer.isView(data)) link?.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 
   return {

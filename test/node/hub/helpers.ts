@@ -2,6 +2,7 @@
 import { buildEvent, type HappenEvent } from '../../../src/core/event.ts';
 import { createIdGenerator } from '../../../src/core/ids.ts';
 import { decodeFrame, encodeFrame, type FrameFormat } from '../../../src/transports/codec.ts';
+import { forEachFrame } from '../../../src/transports/batch.ts';
 import type { EventFrame, Frame } from '../../../src/transports/frames.ts';
 import type { FrameData } from '../../../src/transports/transport.ts';
 import type { Peer } from '../../../src/hub/relay.ts';
@@ -64,7 +65,7 @@ export function recordingLink() {
     statuses: [] as string[],
     errors: [] as Array<{ code: string }>,
     receive(data: FrameData) {
-      link.frames.push(decodeFrame(data));
+      forEachFrame(data, (frame) => link.frames.push(decodeFrame(frame))); // a transport hands batches on whole
     },
     status(s: string) {
       link.statuses.push(s);
