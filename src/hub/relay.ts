@@ -113,6 +113,12 @@ export function createRelay(options: RelayOptions = {}): Relay {
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const nextId: IdGenerator = createIdGenerator(now);
   const states = new Map<Peer, PeerState>();
+  // The same peers as a list, remade on every join and leave: a broadcast walks it without allocating an iterator per frame.
+  let members: Array<[Peer, PeerState]> = [];
+  const joined = (peer: Peer, state: PeerState) => {
+    states.set(peer, state);
+    members = [...states];
+  };
   const hosts = new Map<string, Peer>(); // node id → the peer hosting it (latest presence wins)
   const frames = { received: 0, sent: 0 };
   let observers: RelayObserver[] | undefined; // undefined while nobody listens: one check per frame
@@ -188,6 +194,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     const state = states.get(peer);
     if (!state) return;
     states.delete(peer);
+    members = [...states];
     unhost(peer, state);
     if (state.system !== undefined && !systemElsewhere(state.system, peer)) {
       const bye: Frame = { v: PROTOCOL_VERSION, t: 'bye', system: state.system };
@@ -260,8 +267,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
       send(host, data);
       return true;
     }
-    for (const [other, otherState] of states) if (other !== peer && otherState.format !== 'msgpack') return false;
-    for (const other of states.keys()) if (other !== peer) send(other, data);
+    for (const [other, otherState] of members) if (other !== peer && otherState.format !== 'msgpack') return false;
+    for (const [other] of members) if (other !== peer) send(other, data);
     return true;
   }
 
@@ -374,7 +381,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       const state: PeerState = { nodes: [], lastSeen: now(), interval: defaultInterval, format };
       if (fixedFormat) state.fixedFormat = true;
       if (claims) state.claims = claims;
-      states.set(peer, state);
+      joined(peer, state);
       options.onState?.(peer, state);
       const cache = {};
       for (const [other, otherState] of states) {
@@ -385,7 +392,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     restore(peer, saved) {
       // The socket outlived the hibernation, so it is alive now: a stale lastSeen must not sweep it.
       const state: PeerState = { ...saved, nodes: [...saved.nodes], lastSeen: Math.max(saved.lastSeen, now()) };
-      states.set(peer, state);
+      joined(peer, state);
       for (const node of state.nodes) hosts.set(node, peer);
     },
     receive,

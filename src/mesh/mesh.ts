@@ -104,6 +104,10 @@ export const MESH_NODE_JOINED = 'mesh.node.joined';
 /** A node left the mesh (`reason`: bye, heartbeat, closed or moved). */
 export const MESH_NODE_LEFT = 'mesh.node.left';
 
+// Made once, not per received event.
+const CHECKED = { checked: true } as const;
+const ignore = () => {};
+
 /**
  * Joins a system to a mesh. Events of local nodes reach nodes of other systems exactly as they
  * reach local ones: broadcasts go to every peer, sends to the system hosting their target, and the
@@ -245,7 +249,7 @@ export function mesh(options: MeshOptions): Mesh {
           stats.duplicates++;
           return;
         }
-        system.ingest(event, { checked: true }).catch(() => {}); // decodeFrame checked it; a refusal is already an error event here
+        system.ingest(event, CHECKED).catch(ignore); // decodeFrame checked it; a refusal is already an error event here
       }
     }
   };
