@@ -122,6 +122,7 @@ export function mesh(options: MeshOptions): Mesh {
   if (!(heartbeatMs > 0)) throw new HappenError('validation', 'INVALID_CONFIG', 'mesh(): heartbeatMs must be a positive number');
   const maxBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const limits: DecodeOptions = { maxBytes };
+  const inBatch = { maxBytes, start: 0, end: 0 }; // one frame's place in a received batch
   const batching = options.batch === undefined || options.batch === false ? undefined : batchSettings(options.batch, 'mesh()');
   // One queue per bus transport that batches — all with `batch` or `durable`, else those that ask
   // (`coalesce`); a hub's peers would not all split our batches.
@@ -159,7 +160,9 @@ export function mesh(options: MeshOptions): Mesh {
   };
 
   // Encodes once per format, whatever the number of transports; a `clone` transport takes the frame as it is.
-  const sendFrame = (frame: Frame, targets: Iterable<Transport>, route?: FrameRoute) => {
+  // Arrays only (callers spread the `open` set): a loop that also saw a Set iterated every event's
+  // targets through an allocated iterator.
+  const sendFrame = (frame: Frame, targets: readonly Transport[], route?: FrameRoute) => {
     let packed: FrameData | undefined;
     let text: FrameData | undefined;
     for (const transport of targets) {
@@ -179,7 +182,7 @@ export function mesh(options: MeshOptions): Mesh {
     presenceQueued = true;
     queueMicrotask(() => {
       presenceQueued = false;
-      if (!closed && system) sendFrame(presence(), open);
+      if (!closed && system) sendFrame(presence(), [...open]);
     });
   };
 
@@ -201,7 +204,13 @@ export function mesh(options: MeshOptions): Mesh {
   const receive = (transport: Transport, data: FrameMessage) => {
     if (closed || !system) return;
     if (!isBatch(data)) receiveFrame(transport, data);
-    else if (data instanceof Uint8Array) forEachFrameRange(data, (start, end) => receiveFrame(transport, data, { maxBytes, start, end }));
+    else if (data instanceof Uint8Array) {
+      forEachFrameRange(data, (start, end) => {
+        inBatch.start = start; // read by decodeFrame as it starts, before anything could receive again
+        inBatch.end = end;
+        receiveFrame(transport, data, inBatch);
+      });
+    }
     else forEachFrame(data, (frame) => receiveFrame(transport, frame));
   };
 
@@ -314,7 +323,7 @@ export function mesh(options: MeshOptions): Mesh {
   const heartbeat = () => {
     if (closed || !system) return;
     report(table.expire(Date.now()));
-    sendFrame(presence(), open);
+    sendFrame(presence(), [...open]);
   };
 
   const self: Mesh = {
@@ -337,7 +346,7 @@ export function mesh(options: MeshOptions): Mesh {
       // leaving its peers to wait out the heartbeat window; back from the cache, it announces itself again.
       leavePage = onPageLifecycle((phase) => {
         if (closed) return;
-        sendFrame(phase === 'hide' ? { v: PROTOCOL_VERSION, t: 'bye', system: happen.id } : presence(), open);
+        sendFrame(phase === 'hide' ? { v: PROTOCOL_VERSION, t: 'bye', system: happen.id } : presence(), [...open]);
         for (const batcher of batchers.values()) batcher.flush();
       });
     },
@@ -384,7 +393,7 @@ export function mesh(options: MeshOptions): Mesh {
       if (closed) return;
       if (system) {
         try {
-          sendFrame({ v: PROTOCOL_VERSION, t: 'bye', system: system.id }, open);
+          sendFrame({ v: PROTOCOL_VERSION, t: 'bye', system: system.id }, [...open]);
         } catch {
           // closing anyway
         }

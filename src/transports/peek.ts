@@ -36,7 +36,7 @@ const MAX_DEPTH = 64;
  * types and targets, so a repeat costs a byte compare instead of a new string and a regex test.
  */
 class Recent {
-  bytes = new Uint8Array(0);
+  bytes: Uint8Array = new Uint8Array(0); // the last frame peeked stays referenced until the next one
   text = '';
   /** Whether `text` is a valid node id. */
   isId = false;
@@ -50,7 +50,14 @@ const NOT_ROUTABLE = Symbol('not routable');
 
 class Reader {
   at = 0;
-  constructor(readonly bytes: Uint8Array) {}
+  bytes: Uint8Array = new Uint8Array(0); // the last frame peeked stays referenced until the next one
+
+  /** Starts over on another frame: one reader serves every peek (the peek never calls out, so none overlap). */
+  reset(bytes: Uint8Array): this {
+    this.bytes = bytes;
+    this.at = 0;
+    return this;
+  }
 
   /** Whether the next item is the string whose encoding is `key`; steps over it when it is. */
   takes(key: readonly number[]): boolean {
@@ -193,6 +200,8 @@ class Reader {
   }
 }
 
+const READER = new Reader();
+
 /**
  * The routing facts of a msgpack event frame of protocol version 1, or `undefined` for anything
  * else — another kind of frame, another version, a malformed or unexpected encoding — which the
@@ -202,7 +211,7 @@ class Reader {
  * `context` map.
  */
 export function peekEventRoute(bytes: Uint8Array): EventRoute | undefined {
-  const r = new Reader(bytes);
+  const r = READER.reset(bytes);
   try {
     let version = false;
     let kind = false; // only an event frame takes the fast path: a `t` of any other value declines at once
