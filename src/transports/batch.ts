@@ -43,6 +43,8 @@ export function encodeBatch(frames: readonly FrameMessage[]): FrameMessage {
     for (const frame of frames) text += RS + (frame as string) + '\n';
     return text;
   }
+  const whole = batchHolding(frames as readonly Uint8Array[]);
+  if (whole) return whole;
   let size = 1;
   for (const frame of frames) size += 4 + (frame as Uint8Array).byteLength;
   const out = new Uint8Array(size);
@@ -55,6 +57,26 @@ export function encodeBatch(frames: readonly FrameMessage[]): FrameMessage {
     at += 4 + frame.byteLength;
   }
   return out;
+}
+
+/**
+ * The received batch these frames were split from, when they are all of it in order (a relay
+ * forwarding a whole batch to one more peer): a view of those bytes, so nothing is copied. Only bytes
+ * laid out exactly as a batch qualify — marker, then each frame behind its own length.
+ */
+function batchHolding(frames: readonly Uint8Array[]): Uint8Array | undefined {
+  const first = frames[0]!;
+  const { buffer } = first;
+  const start = first.byteOffset - 5;
+  if (start < 0) return undefined;
+  const view = new DataView(buffer);
+  if (view.getUint8(start) !== BATCH_MARKER) return undefined;
+  let at = start + 1;
+  for (const frame of frames) {
+    if (frame.buffer !== buffer || frame.byteOffset !== at + 4 || view.getUint32(at) !== frame.byteLength) return undefined;
+    at += 4 + frame.byteLength;
+  }
+  return new Uint8Array(buffer, start, at - start);
 }
 
 /**

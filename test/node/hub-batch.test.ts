@@ -73,6 +73,27 @@ describe('[node] frame batching', () => {
     expect(() => JSON.parse(encodeBatch(['{}', '{}']) as string)).toThrow(); // a batch is never mistaken for one frame
   });
 
+  test('frames split from a batch are batched again without a copy, and the bytes are those of a fresh batch', () => {
+    const frames = ticks('sys-a', 'alice', 4).map((f) => encode(f) as Uint8Array);
+    const batch = encodeBatch(frames) as Uint8Array;
+    const split: Uint8Array[] = [];
+    forEachFrame(batch, (f) => split.push(f as Uint8Array));
+    const again = encodeBatch(split) as Uint8Array;
+    expect(again.buffer).toBe(batch.buffer); // a view of the received bytes
+    expect([...again]).toEqual([...batch]);
+    const head = encodeBatch(split.slice(0, 2)) as Uint8Array; // the first frames: a batch of their own ends sooner
+    expect(head.buffer).toBe(batch.buffer);
+    expect([...head]).toEqual([...(encodeBatch(split.slice(0, 2).map((f) => f.slice())) as Uint8Array)]);
+    // Not from the start, out of order, or with one missing between: not laid out as a batch, so copied.
+    for (const mixed of [split.slice(1, 3), [split[1]!, split[0]!], [split[0]!, split[2]!]]) {
+      const copied = encodeBatch(mixed) as Uint8Array;
+      expect(copied.buffer).not.toBe(batch.buffer);
+      const out: Frame[] = [];
+      forEachFrame(copied, (f) => out.push(decodeFrame(f)));
+      expect(out).toEqual(mixed.map((f) => decodeFrame(f)));
+    }
+  });
+
   test('a truncated binary batch keeps the frames before the break and yields one frame the decoder refuses', () => {
     const frames = ticks('sys-a', 'alice', 3).map((f) => encode(f) as Uint8Array);
     const batch = encodeBatch(frames) as Uint8Array;
