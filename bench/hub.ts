@@ -1,7 +1,9 @@
 /**
  * The hub on Node against a bare WebSocket relay (the `ws` package forwarding every message to every
  * other client), in the same run: events/s one way through each, and the round-trip latency
- * distribution (p50/p99) of Happen's send→return vs a raw ping-pong through the bare relay.
+ * distribution (p50/p99) of Happen's send→return vs a raw ping-pong through the bare relay. A third
+ * contender, the same relay carrying frames encoded, batched and decoded by Happen's codec, shows how
+ * much of the cost is the wire work itself.
  */
 import WebSocket, { WebSocketServer } from 'ws';
 import { build } from 'esbuild';
@@ -11,7 +13,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serveHub } from '../src/cli/hub-node.ts';
 import { createHappen } from '../src/index.ts';
 import { mesh, type Mesh } from '../src/mesh/index.ts';
-import { encodeFrame } from '../src/transports/codec.ts';
+import { DEFAULT_BATCH_FRAMES, encodeBatch, forEachFrameRange } from '../src/transports/batch.ts';
+import { decodeFrame, encodeFrame } from '../src/transports/codec.ts';
+import type { Frame } from '../src/transports/frames.ts';
 import { websocket } from '../src/transports/websocket.ts';
 
 const EVENTS = 5_000;
@@ -85,7 +89,14 @@ async function happenThroughHub(): Promise<{ measure(): Promise<Figures>; close(
   };
 }
 
-async function bareRelay(): Promise<{ measure(): Promise<Figures>; close(): Promise<void> }> {
+/**
+ * The bare `ws` relay: it forwards every message to every other client. As `bare` its clients send the
+ * bytes of one Happen event frame, encoded once, one message each — the relay Happen is measured
+ * against. As `codec` each event is built, encoded with Happen's codec and batched as the mesh batches
+ * (256 frames a message), and the receiver splits and decodes every frame: the wire work alone, with
+ * none of Happen's routing, checks or dispatch, which shows what of Happen's cost is the codec's.
+ */
+async function bareRelay(mode: 'bare' | 'codec'): Promise<{ measure(): Promise<Figures>; close(): Promise<void> }> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => server.once('listening', r));
   server.on('connection', (socket) => {
@@ -99,22 +110,32 @@ async function bareRelay(): Promise<{ measure(): Promise<Figures>; close(): Prom
   const b = new WebSocket(url);
   await Promise.all([open(a), open(b)]);
   // The same bytes Happen puts on the wire for one event, so only the work around them differs.
-  const id = '0mwt2bench0000000000001';
-  const frame = encodeFrame({ v: 1, t: 'event', from: 'bench-a', event: { id, type: 'tick', payload: 1, context: { causal: { id, sender: 'src', correlationId: id, path: ['src'], timestamp: Date.now() } } } }) as Uint8Array;
+  const frameOf = (id: string, payload: number): Frame => ({ v: 1, t: 'event', from: 'bench-a', event: { id, type: 'tick', payload, context: { causal: { id, sender: 'src', correlationId: id, path: ['src'], timestamp: Date.now() } } } });
+  const frame = encodeFrame(frameOf('0mwt2bench0000000000001', 1)) as Uint8Array;
   let onB: (data: Buffer) => void = () => {};
   let onA: () => void = () => {};
   b.on('message', (data) => onB(data as Buffer));
   a.on('message', () => onA());
+  let queue: Uint8Array[] = [];
+  const flush = () => {
+    for (let at = 0; at < queue.length; at += DEFAULT_BATCH_FRAMES) a.send(encodeBatch(queue.slice(at, at + DEFAULT_BATCH_FRAMES)));
+    queue = [];
+  };
+  const sendOne = mode === 'bare' ? (_: number) => a.send(frame) : (i: number) => {
+    queue.push(encodeFrame(frameOf(`0mwt2bench${String(i).padStart(13, '0')}`, i)) as Uint8Array);
+    if (queue.length === 1) queueMicrotask(flush);
+  };
   return {
     async measure() {
       let received = 0;
       const arrived = new Promise<void>((resolve) => {
-        onB = () => {
+        const count = () => {
           if (++received === EVENTS) resolve();
         };
+        onB = mode === 'bare' ? count : (data) => forEachFrameRange(data, (start, end) => void (decodeFrame(data, { start, end }), count()));
       });
       const oneWay = await burst(async () => {
-        for (let i = 0; i < EVENTS; i++) a.send(frame);
+        for (let i = 0; i < EVENTS; i++) sendOne(i);
         await arrived;
       });
       onB = (data) => b.send(data); // echo back through the relay
@@ -139,8 +160,8 @@ async function bareRelay(): Promise<{ measure(): Promise<Figures>; close(): Prom
 }
 
 /** The per-round ratio of Happen to the bare relay for one figure, as median and spread. */
-function ratios(runs: { happen: Figures[]; bare: Figures[] }, key: keyof Figures): { median: number; min: number; max: number } {
-  const r = runs.happen.map((h, i) => h[key] / runs.bare[i]![key]);
+function ratios(runs: Record<Who, Figures[]>, key: keyof Figures, who: Who = 'happen'): { median: number; min: number; max: number } {
+  const r = runs[who].map((h, i) => h[key] / runs.bare[i]![key]);
   return { median: median(r), min: Math.min(...r), max: Math.max(...r) };
 }
 
@@ -159,17 +180,15 @@ function ratios(runs: { happen: Figures[]; bare: Figures[] }, key: keyof Figures
 export async function runHubBench(rounds = ROUNDS): Promise<void> {
   const outfile = fileURLToPath(new URL('../node_modules/.cache/happen-bench/hub.mjs', import.meta.url));
   await build({ entryPoints: [fileURLToPath(import.meta.url)], bundle: true, format: 'esm', platform: 'node', packages: 'external', outfile, logLevel: 'error' });
-  const happen = contenderProcess(outfile, 'happen');
-  const bare = contenderProcess(outfile, 'bare');
+  const contenders = { happen: contenderProcess(outfile, 'happen'), bare: contenderProcess(outfile, 'bare'), codec: contenderProcess(outfile, 'codec') };
   try {
-    await measureHub({ happen, bare }, rounds);
+    await measureHub(contenders, rounds);
   } finally {
-    happen.close();
-    bare.close();
+    for (const contender of Object.values(contenders)) contender.close();
   }
 }
 
-type Who = 'happen' | 'bare';
+type Who = 'happen' | 'bare' | 'codec';
 interface Contender {
   measure(): Promise<Figures>;
   close(): void | Promise<void>;
@@ -193,27 +212,28 @@ function contenderProcess(bundle: string, who: Who): Contender {
 
 /** The child side of {@link contenderProcess}: sets up one contender and answers each request with its figures. */
 export async function serveContender(who: Who): Promise<void> {
-  const contender = await (who === 'happen' ? happenThroughHub() : bareRelay());
+  const contender = await (who === 'happen' ? happenThroughHub() : bareRelay(who));
   process.on('message', async () => process.send!(await contender.measure()));
   process.on('disconnect', () => void contender.close().finally(() => process.exit(0)));
 }
 
 /**
- * Runs both, interleaved round by round (alternating who goes first) after at least a second of
+ * Runs the three, interleaved round by round (alternating the order) after at least a second of
  * warm-up each (the JIT needs it: the first bursts run several times slower), and prints medians,
  * the median of the per-round ratios against the bare relay and their spread.
  */
 async function measureHub(contenders: Record<Who, Contender>, rounds: number): Promise<void> {
-  const runs: { happen: Figures[]; bare: Figures[] } = { happen: [], bare: [] };
-  for (const who of ['happen', 'bare'] as const) {
+  const runs: Record<Who, Figures[]> = { happen: [], bare: [], codec: [] };
+  const all = ['happen', 'bare', 'codec'] as const;
+  for (const who of all) {
     const until = performance.now() + WARM_UP_MS;
     while (performance.now() < until) await contenders[who].measure();
   }
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? ['happen', 'bare'] as const : ['bare', 'happen'] as const;
+    const order = round % 2 === 0 ? all : [...all].reverse();
     for (const who of order) runs[who].push(await contenders[who].measure());
   }
-  const med = (who: 'happen' | 'bare', key: keyof Figures) => median(runs[who].map((f) => f[key]));
+  const med = (who: Who, key: keyof Figures) => median(runs[who].map((f) => f[key]));
   const µs = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
   const spread = (r: { min: number; max: number }) => `(rounds ${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
   const throughput = ratios(runs, 'eventsPerSecond');
@@ -223,5 +243,7 @@ async function measureHub(contenders: Record<Who, Contender>, rounds: number): P
   console.log(`  events/s      happen ${Math.round(med('happen', 'eventsPerSecond')).toLocaleString('en-US')}   bare relay ${Math.round(med('bare', 'eventsPerSecond')).toLocaleString('en-US')}   happen ÷ bare = ${throughput.median.toFixed(2)} ${spread(throughput)}`);
   console.log(`  CPU / event   happen ${med('happen', 'cpuPerEvent').toFixed(1)} µs   bare relay ${med('bare', 'cpuPerEvent').toFixed(1)} µs   bare ÷ happen = ${(1 / cpu.median).toFixed(2)} ${spread({ min: 1 / cpu.max, max: 1 / cpu.min })}`);
   console.log(`  round trip    happen p50 ${µs(med('happen', 'p50'))} p99 ${µs(med('happen', 'p99'))}   bare p50 ${µs(med('bare', 'p50'))} p99 ${µs(med('bare', 'p99'))}   p50 happen ÷ bare = ${p50.median.toFixed(2)} ${spread(p50)}`);
+  const codec = ratios(runs, 'eventsPerSecond', 'codec');
+  console.log(`  the wire work alone (Happen's codec and batching, no hub, no core): ${Math.round(med('codec', 'eventsPerSecond')).toLocaleString('en-US')} events/s, ${med('codec', 'cpuPerEvent').toFixed(1)} µs CPU an event, ÷ bare = ${codec.median.toFixed(2)} ${spread(codec)}`);
   console.log(`  target: events/s ≥ 0.8 × the bare relay — ${throughput.median >= 0.8 ? 'met' : 'NOT met'}`);
 }
