@@ -7,6 +7,7 @@ import { buildEvent, type HappenEvent } from '../../src/core/event.ts';
 import { createIdGenerator } from '../../src/core/ids.ts';
 import { serveHub } from '../../src/hub/deno.ts';
 import { createAdmissionToken } from '../../src/security/tokens.ts';
+import { forEachFrame } from '../../src/transports/batch.ts';
 import { decodeFrame, encodeFrame, type FrameFormat } from '../../src/transports/codec.ts';
 import type { Frame } from '../../src/transports/frames.ts';
 import { http } from '../../src/transports/http.ts';
@@ -43,7 +44,7 @@ function client(transport: Transport, system: string, nodes: string[], format: F
   const statuses: string[] = [];
   const errors: string[] = [];
   transport.open({
-    receive: (data: FrameData) => frames.push(decodeFrame(data)),
+    receive: (data: FrameData) => forEachFrame(data, (frame) => frames.push(decodeFrame(frame))), // a transport hands batches on whole
     status: (s) => {
       statuses.push(s);
       if (s === 'open') transport.send(encodeFrame(presence(system, nodes), format));

@@ -2,6 +2,7 @@
 export { websocket } from '../../src/transports/websocket.ts';
 export { http } from '../../src/transports/http.ts';
 export { decodeFrame, encodeFrame } from '../../src/transports/codec.ts';
+export { forEachFrame } from '../../src/transports/batch.ts';
 export { buildEvent } from '../../src/core/event.ts';
 export { createIdGenerator } from '../../src/core/ids.ts';
 export { createAdmissionToken } from '../../src/security/tokens.ts';
