@@ -204,14 +204,14 @@ export function mesh(options: MeshOptions): Mesh {
   const receive = (transport: Transport, data: FrameMessage) => {
     if (closed || !system) return;
     if (!isBatch(data)) receiveFrame(transport, data);
-    else if (data instanceof Uint8Array) {
+    else if (!(data instanceof Uint8Array)) forEachFrame(data, (frame) => receiveFrame(transport, frame));
+    else {
       forEachFrameRange(data, (start, end) => {
         inBatch.start = start; // read by decodeFrame as it starts, before anything could receive again
         inBatch.end = end;
         receiveFrame(transport, data, inBatch);
       });
     }
-    else forEachFrame(data, (frame) => receiveFrame(transport, frame));
   };
 
   const receiveFrame = (transport: Transport, data: FrameMessage, where: DecodeOptions = limits) => {

@@ -36,7 +36,7 @@ const MAX_DEPTH = 64;
  * types and targets, so a repeat costs a byte compare instead of a new string and a regex test.
  */
 class Recent {
-  bytes: Uint8Array = new Uint8Array(0); // the last frame peeked stays referenced until the next one
+  bytes: Uint8Array = new Uint8Array(0); // a copy of the string's bytes
   text = '';
   /** Whether `text` is a valid node id. */
   isId = false;
