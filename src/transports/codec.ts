@@ -78,6 +78,9 @@ export function decodeFrame(data: unknown, options: DecodeOptions = {}): Frame {
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
     const start = options.start ?? 0;
     const end = Math.min(options.end ?? bytes.byteLength, bytes.byteLength);
+    if (!Number.isInteger(start) || start < 0 || !Number.isInteger(end)) {
+      throw new HappenError('validation', 'INVALID_CONFIG', `decodeFrame(): start and end must be whole byte offsets (got ${options.start}, ${options.end})`);
+    }
     if (end - start > max) throw tooLarge(end - start, max);
     if (!(end > start)) throw malformed('is empty');
     if (bytes[start] === BATCH_MARKER) throw malformed('is a batch marker, not a frame (what is left of a corrupt batch)');

@@ -84,6 +84,38 @@ describe('wire codec', () => {
     ok(decoded < 3_000, 'most mangled values are refused');
   });
 
+  test('a frame decodes in place from a range of a larger array; a bad range is a typed error', () => {
+    const packed = frames.map((f) => encodeFrame(f, 'msgpack') as Uint8Array);
+    const all = new Uint8Array(packed.reduce((n, p) => n + p.byteLength + 3, 0));
+    const at: number[] = [];
+    let offset = 0;
+    for (const p of packed) {
+      all.fill(0xff, offset, offset + 3); // bytes between frames that no frame may read
+      at.push((offset += 3));
+      all.set(p, offset);
+      offset += p.byteLength;
+    }
+    packed.forEach((p, i) => deepEqual(decodeFrame(all, { start: at[i], end: at[i]! + p.byteLength }), frames[i], `frame ${i} read in place`));
+    const last = at.length - 1;
+    deepEqual(decodeFrame(all, { start: at[last] }), frames[last], 'the end defaults to the end of the array');
+    const code = (range: { start?: number; end?: number; maxBytes?: number }) => {
+      try {
+        decodeFrame(all, range);
+        return 'decoded';
+      } catch (error) {
+        const e = error as { name?: string; category?: string; code?: string };
+        ok(e?.name === 'HappenError' && e.category === 'validation', `a typed validation error (${String(error)})`);
+        return e.code;
+      }
+    };
+    equal(code({ start: at[1]!, end: at[1]! + packed[1]!.byteLength - 1 }), 'MALFORMED_FRAME', 'a range that cuts a frame short');
+    equal(code({ start: at[2]!, end: at[2]! }), 'MALFORMED_FRAME', 'an empty range');
+    equal(code({ start: at[2]!, end: at[1]! }), 'MALFORMED_FRAME', 'a range that ends before it starts');
+    equal(code({ start: at[2]!, end: at[2]! + packed[2]!.byteLength, maxBytes: 8 }), 'FRAME_TOO_LARGE', 'the limit counts the range');
+    equal(code({ start: -1, end: 4 }), 'INVALID_CONFIG', 'a negative start');
+    equal(code({ start: 1.5 }), 'INVALID_CONFIG', 'a fractional start');
+  });
+
   test('msgpack frames are smaller than JSON frames', () => {
     const packed = (encodeFrame(frames[2]!, 'msgpack') as Uint8Array).byteLength;
     const text = new TextEncoder().encode(encodeFrame(frames[2]!, 'json') as string).byteLength;
