@@ -31,14 +31,31 @@ const utf8 = new TextDecoder();
 /** Nesting the reader steps through; real events are far shallower. */
 const MAX_DEPTH = 64;
 
+/** One remembered string: a copy of its bytes, the text, and whether it is a valid node id. */
+class Remembered {
+  bytes = new Uint8Array(0);
+  text = '';
+  isId = false;
+
+  /** Whether `bytes[start, start + length)` are this string's bytes. */
+  is(bytes: Uint8Array, start: number, length: number): boolean {
+    const known = this.bytes;
+    if (known.length !== length) return false;
+    let i = 0;
+    while (i < length && bytes[start + i] === known[i]) i++;
+    return i === length;
+  }
+}
+
 /**
- * The last string read at one place in a frame. Frames from one sender repeat its system id, their
- * types and targets, so a repeat costs a byte compare instead of a new string and a regex test.
+ * The last two strings read at one place in a frame, the latest first. Frames from one sender repeat
+ * its system id, their types and targets, so a repeat costs a byte compare instead of a new string and
+ * a regex test; two, because a hub sees requests and their replies alternate.
  */
 class Recent {
-  bytes: Uint8Array = new Uint8Array(0); // a copy of the string's bytes
-  text = '';
-  /** Whether `text` is a valid node id. */
+  latest = new Remembered();
+  before = new Remembered();
+  /** Whether the string read last is a valid node id. */
   isId = false;
 }
 const FROM = new Recent();
@@ -86,30 +103,33 @@ class Reader {
     return length;
   }
 
-  /** A string, or the one `memo` holds when its bytes are the same (no new string, no new check). */
+  /** A string, or one `memo` holds when its bytes are the same (no new string, no new check). */
   string(memo: Recent): string {
     const length = this.stringLength();
     const { bytes, at: end } = this;
     const start = end - length;
-    const known = memo.bytes;
-    if (known.length === length) {
-      let i = 0;
-      while (i < length && bytes[start + i] === known[i]) i++;
-      if (i === length) return memo.text;
-    }
-    let text = '';
-    for (let i = start; i < end; i++) {
-      const c = bytes[i]!;
-      if (c >= 0x80) {
-        text = utf8.decode(bytes.subarray(start, end)); // rare: ids and types are ASCII
-        break;
+    let hit = memo.latest;
+    if (!hit.is(bytes, start, length)) {
+      hit = memo.before; // becomes the latest: reused as it is when it matches, refilled when not
+      memo.before = memo.latest;
+      memo.latest = hit;
+      if (!hit.is(bytes, start, length)) {
+        let text = '';
+        for (let i = start; i < end; i++) {
+          const c = bytes[i]!;
+          if (c >= 0x80) {
+            text = utf8.decode(bytes.subarray(start, end)); // rare: ids and types are ASCII
+            break;
+          }
+          text += String.fromCharCode(c);
+        }
+        hit.bytes = bytes.slice(start, end);
+        hit.text = text;
+        hit.isId = NODE_ID.test(text);
       }
-      text += String.fromCharCode(c);
     }
-    memo.bytes = bytes.slice(start, end);
-    memo.text = text;
-    memo.isId = NODE_ID.test(text);
-    return text;
+    memo.isId = hit.isId;
+    return hit.text;
   }
 
   /**

@@ -212,7 +212,7 @@ describe('[node] routing peek', () => {
     expect(peekEventRoute(new Uint8Array([BATCH_MARKER]))).toBeUndefined();
   });
 
-  test('a string remembered from the last frame is reused only for the same bytes: a changed or invalid id is read afresh', () => {
+  test('a string remembered from the last two frames is reused only for the same bytes: a changed or invalid id is read afresh', () => {
     const peek = (from: string, type: string, target?: string) => peekEventRoute(encode(eventFrame(from, event('alice', type, 1, target))) as Uint8Array);
     expect(peek('sys-a', 'tick', 'bob')).toEqual({ from: 'sys-a', type: 'tick', target: 'bob' });
     expect(peek('sys-a', 'tick', 'bob')).toEqual({ from: 'sys-a', type: 'tick', target: 'bob' });
@@ -222,6 +222,13 @@ describe('[node] routing peek', () => {
     expect(peek('sys-b', 'tock')).toEqual({ from: 'sys-b', type: 'tock' });
     expect(peek('sys-é', 'tïck', 'bøb')).toEqual({ from: 'sys-é', type: 'tïck', target: 'bøb' });
     expect(peek('sys-a', 'tick', 'bob')).toEqual({ from: 'sys-a', type: 'tick', target: 'bob' });
+    // Two are remembered, so alternating requests and replies both hit, each keeping its own verdict.
+    expect(peek('sys a', 'tick', 'bob')).toBeUndefined();
+    expect(peek('sys-a', 'tick', 'bob')).toEqual({ from: 'sys-a', type: 'tick', target: 'bob' });
+    expect(peek('sys a', 'tick', 'bob')).toBeUndefined();
+    expect(peek('sys-c', 'tuck', 'bib')).toEqual({ from: 'sys-c', type: 'tuck', target: 'bib' }); // a third: read afresh
+    expect(peek('sys a', 'tick', 'bob')).toBeUndefined();
+    expect(peek('sys-c', 'tuck', 'bo b')).toBeUndefined();
   });
 
   test('never throws and never routes a frame the full decoder refuses as malformed msgpack (truncated, bit-flipped)', () => {
