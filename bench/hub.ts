@@ -13,9 +13,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serveHub } from '../src/cli/hub-node.ts';
 import { createHappen } from '../src/index.ts';
 import { mesh, type Mesh } from '../src/mesh/index.ts';
-import { DEFAULT_BATCH_FRAMES, encodeBatch, forEachFrameRange } from '../src/transports/batch.ts';
+import { forEachFrameRange } from '../src/transports/batch.ts';
+import { createBatcher } from '../src/transports/batcher.ts';
 import { decodeFrame, encodeFrame } from '../src/transports/codec.ts';
 import type { Frame } from '../src/transports/frames.ts';
+import type { FrameData } from '../src/transports/transport.ts';
 import { websocket } from '../src/transports/websocket.ts';
 
 const EVENTS = 5_000;
@@ -92,8 +94,8 @@ async function happenThroughHub(): Promise<{ measure(): Promise<Figures>; close(
 /**
  * The bare `ws` relay: it forwards every message to every other client. As `bare` its clients send the
  * bytes of one Happen event frame, encoded once, one message each — the relay Happen is measured
- * against. As `codec` each event is built, encoded with Happen's codec and batched as the mesh batches
- * (256 frames a message), and the receiver splits and decodes every frame: the wire work alone, with
+ * against. As `codec` each event is built, encoded with Happen's codec and batched by the mesh's
+ * batcher (256 frames or 64 KiB a message), and the receiver splits and decodes every frame: the wire work alone, with
  * none of Happen's routing, checks or dispatch, which shows what of Happen's cost is the codec's.
  */
 async function bareRelay(mode: 'bare' | 'codec'): Promise<{ measure(): Promise<Figures>; close(): Promise<void> }> {
@@ -116,15 +118,8 @@ async function bareRelay(mode: 'bare' | 'codec'): Promise<{ measure(): Promise<F
   let onA: () => void = () => {};
   b.on('message', (data) => onB(data as Buffer));
   a.on('message', () => onA());
-  let queue: Uint8Array[] = [];
-  const flush = () => {
-    for (let at = 0; at < queue.length; at += DEFAULT_BATCH_FRAMES) a.send(encodeBatch(queue.slice(at, at + DEFAULT_BATCH_FRAMES)));
-    queue = [];
-  };
-  const sendOne = mode === 'bare' ? (_: number) => a.send(frame) : (i: number) => {
-    queue.push(encodeFrame(frameOf(`0mwt2bench${String(i).padStart(13, '0')}`, i)) as Uint8Array);
-    if (queue.length === 1) queueMicrotask(flush);
-  };
+  const batcher = createBatcher<FrameData>((data) => a.send(data)); // the mesh's batching, with its default limits
+  const sendOne = mode === 'bare' ? (_: number) => a.send(frame) : (i: number) => batcher.push(encodeFrame(frameOf(`0mwt2bench${String(i).padStart(13, '0')}`, i)));
   return {
     async measure() {
       let received = 0;
