@@ -3,6 +3,7 @@ import { HappenError } from '../core/errors.ts';
 import { parseEvent } from '../core/event-shape.ts';
 import { NODE_ID } from '../core/event-shape.ts';
 import { BATCH_MARKER } from './batch.ts';
+import { fromCompact, toCompact } from './compact.ts';
 import { FRAME_KINDS, PROTOCOL_VERSION, type Frame } from './frames.ts';
 import type { FrameData } from './transport.ts';
 
@@ -22,8 +23,9 @@ export interface DecodeOptions {
 /** The default largest frame, in bytes. */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 
-// Plain maps only (no msgpackr records or structure sharing): any msgpack peer can read the frames,
-// and a frame never depends on state from an earlier one, so a dropped frame breaks nothing after it.
+// Plain maps and arrays only (no msgpackr records or structure sharing): any msgpack peer can read the
+// frames, and a frame never depends on state from an earlier one, so a dropped frame breaks nothing after it.
+// Event frames go out in their compact array form (compact.ts) whenever it carries them exactly.
 const packr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true });
 const textEncoder = new TextEncoder();
 // One range object for every in-place decode: msgpackr reads it and keeps nothing.
@@ -34,7 +36,7 @@ export function encodeFrame(frame: Frame, format: FrameFormat = 'msgpack'): Fram
   try {
     if (format === 'json') return JSON.stringify(frame);
     // msgpackr returns its Node-flavoured byte subclass in Node and Deno: hand out a plain view so every runtime sees one type.
-    const bytes = packr.pack(frame);
+    const bytes = packr.pack((frame.t === 'event' && toCompact(frame)) || frame);
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } catch (cause) {
     throw new HappenError('validation', 'UNENCODABLE_FRAME', `A ${frame.t} frame cannot be encoded as ${format}: ${(cause as Error)?.message ?? cause}`, undefined, { cause });
@@ -95,6 +97,7 @@ export function decodeFrame(data: unknown, options: DecodeOptions = {}): Frame {
     } catch {
       throw malformed('is not valid msgpack (truncated or corrupt)');
     }
+    if (Array.isArray(raw)) raw = fromCompactChecked(raw);
   } else if (typeof data === 'object' && data !== null) {
     raw = data;
   } else {
@@ -107,9 +110,7 @@ export function decodeFrame(data: unknown, options: DecodeOptions = {}): Frame {
 export function checkFrame(raw: unknown): Frame {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed('is not an object');
   const frame = raw as Record<string, unknown>;
-  if (frame.v !== PROTOCOL_VERSION) {
-    throw new HappenError('validation', 'UNSUPPORTED_VERSION', `Frame version ${JSON.stringify(frame.v)} is not supported (this peer speaks ${PROTOCOL_VERSION})`, { version: frame.v });
-  }
+  checkVersion(frame.v);
   if (typeof frame.t !== 'string' || !FRAME_KINDS.has(frame.t)) throw malformed(`has an unknown kind ${JSON.stringify(frame.t)}`);
   switch (frame.t) {
     case 'presence':
@@ -141,6 +142,20 @@ export function checkFrame(raw: unknown): Frame {
     }
   }
   return raw as Frame;
+}
+
+/** The frame a compact array stands for; a version number other than ours is refused as such, even where the layout is not ours. */
+function fromCompactChecked(raw: unknown[]): Frame {
+  if (typeof raw[0] === 'number' && Number.isInteger(raw[0]) && raw[0] > 0) checkVersion(raw[0]);
+  const frame = fromCompact(raw);
+  if (frame === undefined) throw malformed('is an array but not a compact event frame');
+  return frame;
+}
+
+function checkVersion(version: unknown): void {
+  if (version !== PROTOCOL_VERSION) {
+    throw new HappenError('validation', 'UNSUPPORTED_VERSION', `Frame version ${JSON.stringify(version)} is not supported (this peer speaks ${PROTOCOL_VERSION})`, { version });
+  }
 }
 
 const ACK_STATUSES = new Set(['ack', 'nack', 'term', 'progress']);

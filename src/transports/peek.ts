@@ -6,6 +6,7 @@
  * decodes it in full (`decodeFrame`), which is also where every refusal gets its precise error.
  */
 import { NODE_ID } from '../core/event-shape.ts';
+import { COMPACT_EVENT_LENGTH } from './compact.ts';
 
 /** The routing facts of one event frame. */
 export interface EventRoute {
@@ -26,6 +27,9 @@ const KEY_TYPE = [0xa4, 0x74, 0x79, 0x70, 0x65];
 const KEY_CONTEXT = [0xa7, 0x63, 0x6f, 0x6e, 0x74, 0x65, 0x78, 0x74];
 const KEY_TARGET = [0xa6, 0x74, 0x61, 0x72, 0x67, 0x65, 0x74];
 const EVENT = [0xa5, 0x65, 0x76, 0x65, 0x6e, 0x74]; // the value "event"
+const CAUSAL = [0x63, 0x61, 0x75, 0x73, 0x61, 0x6c];
+const TARGET_TEXT = KEY_TARGET.slice(1);
+const COMPACT_HEADER = 0x90 | COMPACT_EVENT_LENGTH; // a fixarray of the compact event frame's length
 
 const utf8 = new TextDecoder();
 /** Nesting the reader steps through; real events are far shallower. */
@@ -82,6 +86,21 @@ class Reader {
     if (at + key.length > bytes.length) return false;
     for (let i = 0; i < key.length; i++) if (bytes[at + i] !== key[i]) return false;
     this.at = at + key.length;
+    return true;
+  }
+
+  /** Whether the `length` bytes just read spell `text` (ASCII). */
+  endsWith(text: readonly number[], length: number): boolean {
+    if (length !== text.length) return false;
+    const start = this.at - length;
+    for (let i = 0; i < length; i++) if (this.bytes[start + i] !== text[i]) return false;
+    return true;
+  }
+
+  /** Whether the next item is nil; steps over it when it is. */
+  nil(): boolean {
+    if (this.bytes[this.at] !== 0xc0) return false;
+    this.at++;
     return true;
   }
 
@@ -223,16 +242,17 @@ class Reader {
 const READER = new Reader();
 
 /**
- * The routing facts of a msgpack event frame of protocol version 1, or `undefined` for anything
- * else — another kind of frame, another version, a malformed or unexpected encoding — which the
- * caller then decodes in full. Only a frame of exactly `v`, `t`, `from` and `event` qualifies, so a
- * frame carrying anything more is routed by the full path. Checked here: the frame is one whole
- * msgpack value, `from` and `target` are node ids, the event has a string `id` and `type` and a
- * `context` map.
+ * The routing facts of a msgpack event frame of protocol version 1, in its compact form or as a
+ * map, or `undefined` for anything else — another kind of frame, another version, a malformed or
+ * unexpected encoding — which the caller then decodes in full. Only a frame of exactly `v`, `t`,
+ * `from` and `event` qualifies (in the compact form: a nil `delivery`), so a frame carrying anything
+ * more is routed by the full path. Checked here: the frame is one whole msgpack value, `from` and
+ * `target` are node ids, the event has a string `id` and `type` and a `context` map.
  */
 export function peekEventRoute(bytes: Uint8Array): EventRoute | undefined {
   const r = READER.reset(bytes);
   try {
+    if (bytes[0] === COMPACT_HEADER) return peekCompact(r);
     let version = false;
     let kind = false; // only an event frame takes the fast path: a `t` of any other value declines at once
     let from: string | undefined;
@@ -255,6 +275,33 @@ export function peekEventRoute(bytes: Uint8Array): EventRoute | undefined {
     if (error === NOT_ROUTABLE) return undefined;
     throw error;
   }
+}
+
+/**
+ * The routing facts of a compact event frame (compact.ts), read by position. A frame with `delivery`
+ * is left to the full path, as in the map form.
+ */
+function peekCompact(r: Reader): EventRoute | undefined {
+  r.advance(1);
+  if (r.byte() !== 0x01) return undefined;
+  const from = r.string(FROM);
+  if (!FROM.isId) return undefined;
+  const id = r.stringLength() > 0;
+  const type = r.string(TYPE);
+  for (let i = 0; i < 6; i++) r.skip(1); // payload, sender, correlationId, causationId, path, timestamp
+  const target = r.nil() ? undefined : r.string(TARGET);
+  if (target !== undefined && !TARGET.isId) return undefined;
+  r.skip(1); // signature
+  if (!r.nil()) {
+    // The context's other fields: a map that must not repeat `causal` or `target`, or the decoder refuses the frame.
+    for (let pairs = r.map(); pairs > 0; pairs--) {
+      const length = r.stringLength();
+      if (r.endsWith(CAUSAL, length) || r.endsWith(TARGET_TEXT, length)) return undefined;
+      r.skip(1);
+    }
+  }
+  if (!r.nil() || r.at !== r.bytes.length || !id || type.length === 0) return undefined;
+  return target === undefined ? { from, type } : { from, type, target };
 }
 
 /** The event's routing facts, `from` left for the caller to fill in from the frame. */

@@ -1,0 +1,78 @@
+/**
+ * The compact msgpack form of an event frame: a fixed-position array instead of nested maps.
+ *
+ *   [v, from, id, type, payload, sender, correlationId, causationId, path, timestamp,
+ *    target, signature, extra, delivery]
+ *
+ * `causationId`, `target`, `signature`, `extra` (the context's fields other than `causal` and
+ * `target`, as a map) and `delivery` are nil when absent. Half the bytes of the map form, and about
+ * twice as fast to encode and to decode, since no key is written, read or matched. An event frame
+ * takes this form only when decoding it gives back the same frame; anything else (a field the form
+ * has no place for, a causal id that differs from the event's, a null where nil would mean absent)
+ * keeps the map form, which every decoder still reads. JSON frames are always maps.
+ */
+import type { CausalContext, EventContext, HappenEvent } from '../core/event.ts';
+import type { DeliveryInfo, EventFrame } from './frames.ts';
+
+/** How many items a compact event frame has. */
+export const COMPACT_EVENT_LENGTH = 14;
+
+/** The compact form of an event frame, or undefined when that form cannot carry it exactly. */
+export function toCompact(frame: EventFrame): unknown[] | undefined {
+  for (const key in frame) if (key !== 'v' && key !== 't' && key !== 'from' && key !== 'event' && key !== 'delivery') return undefined;
+  const { event, delivery } = frame;
+  if (typeof event !== 'object' || event === null || !nilOrObject(delivery)) return undefined;
+  for (const key in event) if (key !== 'id' && key !== 'type' && key !== 'payload' && key !== 'context' && key !== 'signature') return undefined;
+  const { context, signature } = event;
+  if (typeof context !== 'object' || context === null || !absentOrString(signature)) return undefined;
+  const { causal, target } = context;
+  if (typeof causal !== 'object' || causal === null || causal.id !== event.id || !absentOrString(target) || !absentOrString(causal.causationId)) return undefined;
+  for (const key in causal) if (!CAUSAL_KEYS.has(key)) return undefined;
+  let extra: Record<string, unknown> | undefined;
+  for (const key in context) {
+    if (key === 'causal' || key === 'target') continue;
+    extra ??= {};
+    extra[key] = context[key];
+  }
+  return [
+    frame.v, frame.from, event.id, event.type, event.payload,
+    causal.sender, causal.correlationId, nil(causal.causationId), causal.path, causal.timestamp,
+    nil(target), nil(signature), nil(extra), nil(delivery),
+  ];
+}
+
+/**
+ * The event frame a compact array stands for, shaped as the core builds events (so code reading
+ * received and local events sees one shape). It is not checked here: `checkFrame` does that. An
+ * array of the wrong length or with an `extra` that is not a map, or that repeats `causal` or
+ * `target`, is `undefined`.
+ */
+export function fromCompact(a: unknown[]): EventFrame | undefined {
+  if (a.length !== COMPACT_EVENT_LENGTH) return undefined;
+  const extra = a[12];
+  if (extra !== null && (typeof extra !== 'object' || Array.isArray(extra) || 'causal' in extra || 'target' in extra)) return undefined;
+  const id = a[2] as string;
+  const causal: CausalContext = {
+    id,
+    sender: a[5] as string,
+    causationId: absent(a[7]) as string | undefined,
+    correlationId: a[6] as string,
+    path: a[8] as string[],
+    timestamp: a[9] as number,
+  };
+  const target = absent(a[10]) as string | undefined;
+  const context: EventContext = extra === null ? (target === undefined ? { causal } : { causal, target }) : { ...(extra as object), causal };
+  if (extra !== null && target !== undefined) context.target = target;
+  const event: HappenEvent = { id, type: a[3] as string, payload: a[4], context };
+  if (absent(a[11]) !== undefined) event.signature = a[11] as string;
+  const frame: EventFrame = { v: a[0] as 1, t: 'event', from: a[1] as string, event };
+  if (absent(a[13]) !== undefined) frame.delivery = a[13] as DeliveryInfo;
+  return frame;
+}
+
+const CAUSAL_KEYS = new Set(['id', 'sender', 'causationId', 'correlationId', 'path', 'timestamp']);
+
+const nil = (value: unknown) => (value === undefined ? null : value);
+const absent = (value: unknown) => (value === null ? undefined : value);
+const absentOrString = (value: unknown) => value === undefined || typeof value === 'string';
+const nilOrObject = (value: unknown) => value === undefined || (typeof value === 'object' && value !== null);
