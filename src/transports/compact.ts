@@ -42,8 +42,7 @@ export function toCompact(frame: EventFrame): unknown[] | undefined {
 }
 
 /**
- * The event frame a compact array stands for, shaped as the core builds events (so code reading
- * received and local events sees one shape). It is not checked here: `checkFrame` does that. An
+ * The event frame a compact array stands for, absent fields left out. It is not checked here: `checkFrame` does that. An
  * array of the wrong length or with an `extra` that is not a map, or that repeats `causal` or
  * `target`, is `undefined`.
  */
@@ -52,14 +51,11 @@ export function fromCompact(a: unknown[]): EventFrame | undefined {
   const extra = a[12];
   if (extra !== null && (typeof extra !== 'object' || Array.isArray(extra) || 'causal' in extra || 'target' in extra)) return undefined;
   const id = a[2] as string;
-  const causal: CausalContext = {
-    id,
-    sender: a[5] as string,
-    causationId: absent(a[7]) as string | undefined,
-    correlationId: a[6] as string,
-    path: a[8] as string[],
-    timestamp: a[9] as number,
-  };
+  // A root event has no causationId: left out rather than set to undefined, as an event built by hand would be.
+  const causal: CausalContext =
+    a[7] === null || a[7] === undefined
+      ? { id, sender: a[5] as string, correlationId: a[6] as string, path: a[8] as string[], timestamp: a[9] as number }
+      : { id, sender: a[5] as string, causationId: a[7] as string, correlationId: a[6] as string, path: a[8] as string[], timestamp: a[9] as number };
   const target = absent(a[10]) as string | undefined;
   const context: EventContext = extra === null ? (target === undefined ? { causal } : { causal, target }) : { ...(extra as object), causal };
   if (extra !== null && target !== undefined) context.target = target;

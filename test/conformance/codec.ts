@@ -1,3 +1,4 @@
+import { Packr } from 'msgpackr';
 import type { HappenEvent } from '../../src/index.ts';
 import { decodeFrame, encodeFrame, type Frame } from '../../src/transports/index.ts';
 import { deepEqual, equal, isHappenError, ok, throws } from './assert.ts';
@@ -26,6 +27,23 @@ function prng(seed: number): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+// How a peer that writes every frame as maps (an older Happen, any msgpack library) encodes one.
+const mapPackr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true });
+const asMap = (frame: unknown) => new Uint8Array(mapPackr.pack(frame));
+const isMapHeader = (byte: number) => (byte >= 0x80 && byte <= 0x8f) || byte === 0xde || byte === 0xdf;
+const COMPACT_HEADER = 0x9e; // a fixarray of 14 items
+
+/** What decoding gives: the frame, or the code of the typed error. */
+function outcome(data: unknown): Frame | string {
+  try {
+    return decodeFrame(data);
+  } catch (error) {
+    const e = error as { name?: string; category?: string; code?: string };
+    if (e?.name !== 'HappenError' || e.category !== 'validation') throw new Error(`decodeFrame threw an untyped error: ${String(error)}`);
+    return e.code!;
+  }
 }
 
 /** Decoding either succeeds with a checked frame or throws a validation HappenError — nothing else. */
@@ -114,6 +132,98 @@ describe('wire codec', () => {
     equal(code({ start: at[2]!, end: at[2]! + packed[2]!.byteLength, maxBytes: 8 }), 'FRAME_TOO_LARGE', 'the limit counts the range');
     equal(code({ start: -1, end: 4 }), 'INVALID_CONFIG', 'a negative start');
     equal(code({ start: 1.5 }), 'INVALID_CONFIG', 'a fractional start');
+  });
+
+  test('an event frame goes out compact (a fixed-position array, far smaller than maps) and reads back unchanged', () => {
+    const root = '0mjuq0e8000000000000001';
+    const broadcast: Frame = { v: 1, t: 'event', from: 'sys-a', event: { id: root, type: 'tick', payload: undefined, context: { causal: { id: root, sender: 'a', correlationId: root, path: ['a'], timestamp: 1 } } } };
+    const caused: Frame = { v: 1, t: 'event', from: 'sys-a', event: { ...event, context: { ...event.context, causal: { ...event.context.causal, causationId: root } } } };
+    const durable: Frame = { ...caused, delivery: { to: 'sys-b', seq: 7, base: 3 } };
+    for (const frame of [frames[2]!, broadcast, caused, durable]) {
+      const bytes = encodeFrame(frame) as Uint8Array;
+      equal(bytes[0], COMPACT_HEADER, 'the compact form');
+      ok(bytes.byteLength < asMap(frame).byteLength * 0.75, `compact ${bytes.byteLength} B < ¾ of maps ${asMap(frame).byteLength} B`);
+      deepEqual(decodeFrame(bytes), frame, 'read back unchanged');
+    }
+    const decoded = decodeFrame(encodeFrame(broadcast)) as Frame & { t: 'event' };
+    ok(!('causationId' in decoded.event.context.causal) && !('target' in decoded.event.context) && !('signature' in decoded.event), 'absent fields stay absent');
+    equal(decoded.event.context.causal.id, root, 'the causal id is the event id');
+    equal((decodeFrame(encodeFrame(frames[2]!)) as Frame & { t: 'event' }).event.context.traceparent, '00-abc-def-01', 'extra context fields cross');
+  });
+
+  test('a frame the compact form cannot carry exactly keeps the map form, so it decodes as a map would', () => {
+    const mangled: Array<[string, (f: any) => void]> = [
+      ['an event field the form has no place for', (f) => (f.event.extra = 1)],
+      ['a causal field the form has no place for', (f) => (f.event.context.causal.hops = 2)],
+      ['a causal id that differs from the event id', (f) => (f.event.context.causal.id = 'other')],
+      ['a null target', (f) => (f.event.context.target = null)],
+      ['a null causationId', (f) => (f.event.context.causal.causationId = null)],
+      ['a numeric signature', (f) => (f.event.signature = 5)],
+      ['a frame field the form has no place for', (f) => (f.hop = 1)],
+      ['a null delivery', (f) => (f.delivery = null)],
+    ];
+    for (const [why, mangle] of mangled) {
+      const frame = structuredClone(frames[2]!);
+      mangle(frame);
+      const bytes = encodeFrame(frame) as Uint8Array;
+      ok(isMapHeader(bytes[0]!), `${why}: the map form`);
+      deepEqual(outcome(bytes), outcome(asMap(frame)), `${why}: decodes as the map form does`);
+    }
+  });
+
+  test('frames written as maps (an older peer, another msgpack library) still decode', () => {
+    for (const frame of frames) deepEqual(decodeFrame(asMap(frame)), frame, `${frame.t} as maps`);
+  });
+
+  test('a malformed compact frame is a typed error naming what is wrong', () => {
+    const good = mapPackr.unpack(encodeFrame(frames[2]!) as Uint8Array) as unknown[];
+    const compact = (change: (a: unknown[]) => void) => {
+      const a = structuredClone(good);
+      change(a);
+      return outcome(asMap(a));
+    };
+    deepEqual(compact(() => {}), frames[2], 'the array itself decodes');
+    equal(compact((a) => a.pop()), 'MALFORMED_FRAME', 'too short');
+    equal(compact((a) => a.push(null)), 'MALFORMED_FRAME', 'too long');
+    equal(compact((a) => (a[0] = 2)), 'UNSUPPORTED_VERSION', 'another version');
+    equal(compact((a) => (a[1] = 'sys a')), 'MALFORMED_FRAME', 'from is not a system id');
+    equal(compact((a) => (a[2] = 5)), 'MALFORMED_EVENT', 'the id is not a string');
+    equal(compact((a) => (a[3] = 'bad type')), 'MALFORMED_EVENT', 'a malformed type');
+    equal(compact((a) => (a[8] = 'orders')), 'MALFORMED_EVENT', 'the path is not a list');
+    equal(compact((a) => (a[12] = ['x'])), 'MALFORMED_FRAME', 'extra context that is not a map');
+    equal(compact((a) => (a[12] = { causal: {} })), 'MALFORMED_FRAME', 'extra context repeating causal');
+    equal(compact((a) => (a[12] = { target: 'x' })), 'MALFORMED_FRAME', 'extra context repeating target');
+    equal(compact((a) => (a[13] = { to: 'sys-b' })), 'MALFORMED_FRAME', 'delivery without seq and base');
+    equal(outcome(asMap([])), 'MALFORMED_FRAME', 'an empty array');
+  });
+
+  test('fuzz: 3,000 mangled frames decode the same from the compact form as from maps', () => {
+    const random = prng(0xc0de);
+    const replacements = [undefined, null, 0, -1, 1.5, '', 'x', 'sys a', true, [], {}, [1, 'a'], { v: 1 }, { causal: 1 }, new Uint8Array(2)];
+    let compactSent = 0;
+    for (let i = 0; i < 3_000; i++) {
+      const frame = structuredClone(frames[2]!) as unknown as Record<string, unknown>;
+      let at: Record<string, unknown> = frame;
+      for (let depth = Math.floor(random() * 5); depth > 0; depth--) {
+        const inner = Object.values(at).filter((v) => typeof v === 'object' && v !== null && !(v instanceof Uint8Array));
+        if (inner.length === 0) break;
+        at = inner[Math.floor(random() * inner.length)] as Record<string, unknown>;
+      }
+      const keys = Object.keys(at);
+      const key = random() < 0.1 ? 'added' : (keys[Math.floor(random() * keys.length)] ?? 'v');
+      if (random() < 0.3) delete at[key];
+      else at[key] = replacements[Math.floor(random() * replacements.length)];
+      let bytes: Uint8Array;
+      try {
+        bytes = encodeFrame(frame as unknown as Frame) as Uint8Array;
+      } catch (error) {
+        isHappenError(error, 'validation', 'UNENCODABLE_FRAME');
+        continue;
+      }
+      if (bytes[0] === COMPACT_HEADER) compactSent++;
+      deepEqual(outcome(bytes), outcome(asMap(frame)), `case ${i}: ${JSON.stringify(frame)}`);
+    }
+    ok(compactSent > 500 && compactSent < 3_000, `both forms were exercised (${compactSent} compact)`);
   });
 
   test('msgpack frames are smaller than JSON frames', () => {

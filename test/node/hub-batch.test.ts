@@ -1,3 +1,4 @@
+import { Packr } from 'msgpackr';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, test } from 'vitest';
 import { serveHub, type HubServer } from '../../src/cli/hub-node.ts';
@@ -197,19 +198,41 @@ describe('[node] frame batching', () => {
   });
 });
 
+// The map form of a frame, as an older peer or another msgpack library writes it.
+const mapPackr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true });
+const asMap = (frame: unknown) => new Uint8Array(mapPackr.pack(frame));
+
 describe('[node] routing peek', () => {
-  test('reads from, type and target exactly as a full decode does, and declines every other frame', () => {
+  test('reads from, type and target exactly as a full decode does, in the compact form and as maps, and declines every other frame', () => {
     const frames = [
       eventFrame('sys-a', event('alice', 'order.created', { deep: [[[{ x: 1.5, y: -3, z: 'é'.repeat(40), big: 2 ** 40, no: null, b: true }]]], s: 'x'.repeat(70_000) }, 'bob')),
       eventFrame('sys-a', event('alice', 'news', 'x')),
     ];
+    const extra = eventFrame('sys-a', event('alice', 'traced', 1, 'bob'));
+    extra.event.context.traceparent = '00-abc-def-01';
+    frames.push(extra);
     for (const f of frames) {
-      const decoded = decodeFrame(encode(f));
-      const route = peekEventRoute(encode(f) as Uint8Array);
-      expect(decoded.t === 'event' && route).toEqual(decoded.t === 'event' && { from: decoded.from, type: decoded.event.type, ...(decoded.event.context.target ? { target: decoded.event.context.target } : {}) });
+      for (const bytes of [encode(f) as Uint8Array, asMap(f)]) {
+        const decoded = decodeFrame(bytes);
+        const route = peekEventRoute(bytes);
+        expect(decoded.t === 'event' && route).toEqual(decoded.t === 'event' && { from: decoded.from, type: decoded.event.type, ...(decoded.event.context.target ? { target: decoded.event.context.target } : {}) });
+      }
     }
+    expect((encode(frames[0]!) as Uint8Array)[0]).toBe(0x9e); // the compact form really was peeked
     expect(peekEventRoute(encode(presence('sys-a', ['alice'])) as Uint8Array)).toBeUndefined();
     expect(peekEventRoute(new Uint8Array([BATCH_MARKER]))).toBeUndefined();
+    // Durable delivery is routed by the full path, in either form.
+    const durable = { ...frames[0]!, delivery: { to: 'sys-b', seq: 1, base: 0 } } as Frame;
+    expect(peekEventRoute(encode(durable) as Uint8Array)).toBeUndefined();
+    expect(peekEventRoute(asMap(durable))).toBeUndefined();
+    // A compact frame whose extra context repeats causal or target is one the decoder refuses: no fast path.
+    const compact = mapPackr.unpack(encode(extra) as Uint8Array) as unknown[];
+    for (const repeated of [{ causal: 1 }, { target: 'bob' }]) {
+      const bad = asMap([...compact.slice(0, 12), repeated, null]);
+      expect(() => decodeFrame(bad)).toThrow(/compact event frame/);
+      expect(peekEventRoute(bad)).toBeUndefined();
+    }
+    expect(peekEventRoute(asMap([...compact.slice(0, 12), { trace: 1 }, null]))).toEqual({ from: 'sys-a', type: 'traced', target: 'bob' });
   });
 
   test('a string remembered from the last two frames is reused only for the same bytes: a changed or invalid id is read afresh', () => {
@@ -231,11 +254,14 @@ describe('[node] routing peek', () => {
     expect(peek('sys-c', 'tuck', 'bo b')).toBeUndefined();
   });
 
-  test('never throws and never routes a frame the full decoder refuses as malformed msgpack (truncated, bit-flipped)', () => {
-    const base = encode(eventFrame('sys-a', event('alice', 'order.created', { n: [1, 2, 3], s: 'text' }, 'bob'))) as Uint8Array;
+  test('never throws and never routes a frame the full decoder refuses as malformed msgpack (truncated, bit-flipped), in either form', () => {
+    const original = eventFrame('sys-a', event('alice', 'order.created', { n: [1, 2, 3], s: 'text' }, 'bob'));
+    original.event.context.traceparent = 'x';
+    const forms = [encode(original) as Uint8Array, asMap(original)];
     let seed = 7;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < 6000; i++) {
+      const base = forms[i % 2]!;
       const bytes = base.slice(0, i % 3 === 0 ? Math.floor(random() * base.byteLength) : base.byteLength);
       const at = Math.floor(random() * bytes.byteLength);
       if (i % 3 !== 0) bytes[at] = bytes[at]! ^ (1 << Math.floor(random() * 8));
