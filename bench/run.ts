@@ -18,7 +18,7 @@ console.log('\n# Wire codec (Node)');
 const codecResults: ScenarioResult[] = [];
 for (const build of codecScenarios) codecResults.push(await runScenario(build()));
 report(codecResults);
-console.log(`  event frame size: msgpack ${codecSizes.msgpack} B, JSON ${codecSizes.json} B (${(codecSizes.msgpack / codecSizes.json).toFixed(2)}×)`);
+console.log(`  event frame size: msgpack ${codecSizes.msgpack} B (compact), msgpack maps ${codecSizes.maps} B, JSON ${codecSizes.json} B (compact ÷ JSON ${(codecSizes.msgpack / codecSizes.json).toFixed(2)}×, ÷ maps ${(codecSizes.msgpack / codecSizes.maps).toFixed(2)}×)`);
 
 console.log('\n# The hub (Node)');
 await runHubBench();

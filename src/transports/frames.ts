@@ -25,6 +25,10 @@ import type { HappenEvent } from '../core/event.ts';
  *   handles each frame as if it had come alone: each is checked against the frame-size limit, and a
  *   bad one is refused on its own. Clients send batches; the hub sends them only to a client that
  *   asked with `?batch=1`, so a peer that knows nothing of batches still reads one frame per message.
+ * - In msgpack an event frame goes as a fixed-position array (`compact.ts`: [v, from, id, type, payload,
+ *   sender, correlationId, causationId, path, timestamp, target, signature, extra context, delivery],
+ *   nil where absent) whenever that form gives back the same frame, and as a map otherwise; decoders
+ *   read both. JSON frames, and every other kind of frame, are maps.
  * - A hub routes a msgpack event frame of exactly `v`, `t`, `from` and `event` from that envelope
  *   (`from`, the event's target) without decoding the event; receivers check the whole event, so a
  *   MALFORMED_EVENT there is reported by the receiver. Every other frame the hub decodes in full.
