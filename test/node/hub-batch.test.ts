@@ -208,8 +208,9 @@ describe('[node] routing peek', () => {
       eventFrame('sys-a', event('alice', 'order.created', { deep: [[[{ x: 1.5, y: -3, z: 'é'.repeat(40), big: 2 ** 40, no: null, b: true }]]], s: 'x'.repeat(70_000) }, 'bob')),
       eventFrame('sys-a', event('alice', 'news', 'x')),
     ];
-    const extra = eventFrame('sys-a', event('alice', 'traced', 1, 'bob'));
-    extra.event.context.traceparent = '00-abc-def-01';
+    const traced = event('alice', 'traced', 1, 'bob');
+    traced.context.traceparent = '00-abc-def-01';
+    const extra = eventFrame('sys-a', traced);
     frames.push(extra);
     for (const f of frames) {
       for (const bytes of [encode(f) as Uint8Array, asMap(f)]) {
@@ -255,8 +256,9 @@ describe('[node] routing peek', () => {
   });
 
   test('never throws and never routes a frame the full decoder refuses as malformed msgpack (truncated, bit-flipped), in either form', () => {
-    const original = eventFrame('sys-a', event('alice', 'order.created', { n: [1, 2, 3], s: 'text' }, 'bob'));
-    original.event.context.traceparent = 'x';
+    const traced = event('alice', 'order.created', { n: [1, 2, 3], s: 'text' }, 'bob');
+    traced.context.traceparent = 'x';
+    const original = eventFrame('sys-a', traced);
     const forms = [encode(original) as Uint8Array, asMap(original)];
     let seed = 7;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
