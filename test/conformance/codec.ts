@@ -161,6 +161,7 @@ describe('wire codec', () => {
       ['a numeric signature', (f) => (f.event.signature = 5)],
       ['a frame field the form has no place for', (f) => (f.hop = 1)],
       ['a null delivery', (f) => (f.delivery = null)],
+      ['an own context field named __proto__', (f) => Object.defineProperty(f.event.context, '__proto__', { value: { x: 1 }, enumerable: true, writable: true, configurable: true })],
     ];
     for (const [why, mangle] of mangled) {
       const frame = structuredClone(frames[2]!);
