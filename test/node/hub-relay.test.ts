@@ -1,3 +1,4 @@
+import { Packr } from 'msgpackr';
 import { describe, expect, test } from 'vitest';
 import { createAdmissionToken, verifyAdmissionToken } from '../../src/security/tokens.ts';
 import { CLOSE_LAPSED, CLOSE_REFUSED, createRelay } from '../../src/hub/relay.ts';
@@ -38,6 +39,20 @@ describe('[node] hub relay', () => {
     expect(a.frames).toEqual([]);
     expect(b.raw).toEqual([data]);
     expect(c.raw).toEqual([data]);
+  });
+
+  test('event frames written as maps (an older peer) are routed too, forwarded byte for byte', () => {
+    const { relay, a, b, c } = meshOfThree();
+    const asMap = (frame: unknown) => new Uint8Array(new Packr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true }).pack(frame));
+    const news = asMap(eventFrame('sys-a', event('alice', 'news.flash', { n: 1 })));
+    const order = event('alice', 'order.place', { id: 7 }, 'cid');
+    const send = asMap(eventFrame('sys-a', order));
+    expect(news[0]).toBe(0xde); // a map (msgpackr writes map16), not the compact array
+    relay.receive(a, news);
+    relay.receive(a, send);
+    expect(b.raw).toEqual([news]);
+    expect(c.raw).toEqual([news, send]);
+    expect(c.events().at(-1)).toEqual(order);
   });
 
   test('a send reaches only the peer hosting its target', () => {
