@@ -35,6 +35,14 @@ const utf8 = new TextDecoder();
 /** Nesting the reader steps through; real events are far shallower. */
 const MAX_DEPTH = 64;
 
+/** Whether `bytes` holds exactly `known` from `start` on (the one byte compare every check here uses). */
+function holds(bytes: Uint8Array, start: number, known: ArrayLike<number>): boolean {
+  const length = known.length;
+  if (start + length > bytes.length) return false;
+  for (let i = 0; i < length; i++) if (bytes[start + i] !== known[i]) return false;
+  return true;
+}
+
 /** One remembered string: a copy of its bytes, the text, and whether it is a valid node id. */
 class Remembered {
   bytes = new Uint8Array(0);
@@ -43,11 +51,7 @@ class Remembered {
 
   /** Whether `bytes[start, start + length)` are this string's bytes. */
   is(bytes: Uint8Array, start: number, length: number): boolean {
-    const known = this.bytes;
-    if (known.length !== length) return false;
-    let i = 0;
-    while (i < length && bytes[start + i] === known[i]) i++;
-    return i === length;
+    return this.bytes.length === length && holds(bytes, start, this.bytes);
   }
 }
 
@@ -82,19 +86,14 @@ class Reader {
 
   /** Whether the next item is the string whose encoding is `key`; steps over it when it is. */
   takes(key: readonly number[]): boolean {
-    const { bytes, at } = this;
-    if (at + key.length > bytes.length) return false;
-    for (let i = 0; i < key.length; i++) if (bytes[at + i] !== key[i]) return false;
-    this.at = at + key.length;
+    if (!holds(this.bytes, this.at, key)) return false;
+    this.at += key.length;
     return true;
   }
 
   /** Whether the `length` bytes just read spell `text` (ASCII). */
   endsWith(text: readonly number[], length: number): boolean {
-    if (length !== text.length) return false;
-    const start = this.at - length;
-    for (let i = 0; i < length; i++) if (this.bytes[start + i] !== text[i]) return false;
-    return true;
+    return length === text.length && holds(this.bytes, this.at - length, text);
   }
 
   /** Whether the next item is nil; steps over it when it is. */
