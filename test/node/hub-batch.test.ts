@@ -1,4 +1,3 @@
-import { Packr } from 'msgpackr';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, test } from 'vitest';
 import { serveHub, type HubServer } from '../../src/cli/hub-node.ts';
@@ -9,7 +8,7 @@ import type { Frame } from '../../src/transports/frames.ts';
 import { peekEventRoute } from '../../src/transports/peek.ts';
 import type { FrameData } from '../../src/transports/transport.ts';
 import { websocket } from '../../src/transports/websocket.ts';
-import { encode, event, eventFrame, eventually, presence, recordingLink } from './hub/helpers.ts';
+import { asMap, encode, event, eventFrame, eventually, mapPackr, presence, recordingLink } from './hub/helpers.ts';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -197,10 +196,6 @@ describe('[node] frame batching', () => {
     expect(b.counter.messages - before).toBe(100);
   });
 });
-
-// The map form of a frame, as an older peer or another msgpack library writes it.
-const mapPackr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true });
-const asMap = (frame: unknown) => new Uint8Array(mapPackr.pack(frame));
 
 describe('[node] routing peek', () => {
   test('reads from, type and target exactly as a full decode does, in the compact form and as maps, and declines every other frame', () => {

@@ -1,8 +1,7 @@
-import { Packr } from 'msgpackr';
 import { describe, expect, test } from 'vitest';
 import { createAdmissionToken, verifyAdmissionToken } from '../../src/security/tokens.ts';
 import { CLOSE_LAPSED, CLOSE_REFUSED, createRelay } from '../../src/hub/relay.ts';
-import { bye, encode, event, eventFrame, presence, recordingPeer } from './hub/helpers.ts';
+import { asMap, bye, encode, event, eventFrame, presence, recordingPeer } from './hub/helpers.ts';
 
 const SECRET = 'a-test-secret-of-32-characters!!';
 
@@ -43,7 +42,6 @@ describe('[node] hub relay', () => {
 
   test('event frames written as maps (an older peer) are routed too, forwarded byte for byte', () => {
     const { relay, a, b, c } = meshOfThree();
-    const asMap = (frame: unknown) => new Uint8Array(new Packr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true }).pack(frame));
     const news = asMap(eventFrame('sys-a', event('alice', 'news.flash', { n: 1 })));
     const order = event('alice', 'order.place', { id: 7 }, 'cid');
     const send = asMap(eventFrame('sys-a', order));

@@ -1,4 +1,5 @@
 /** Shared pieces of the hub tests: frame builders and a recording peer. */
+import { Packr } from 'msgpackr';
 import { buildEvent, type HappenEvent } from '../../../src/core/event.ts';
 import { createIdGenerator } from '../../../src/core/ids.ts';
 import { decodeFrame, encodeFrame, type FrameFormat } from '../../../src/transports/codec.ts';
@@ -44,6 +45,11 @@ export function event(sender: string, type: string, payload: unknown, target?: s
 
 export const eventFrame = (from: string, e: HappenEvent): Frame => ({ v: 1, t: 'event', from, event: e });
 export const encode = (frame: Frame, format: FrameFormat = 'msgpack') => encodeFrame(frame, format);
+
+/** msgpack as an older peer or another msgpack library writes it: every value as maps, no compact event frames. */
+export const mapPackr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true });
+/** A value (a frame, or a compact frame's array) in plain msgpack, via {@link mapPackr}. */
+export const asMap = (value: unknown) => new Uint8Array(mapPackr.pack(value));
 
 /** Resolves when `check` passes, polling every 10 ms; rejects with the last failure after `timeout`. */
 export async function eventually<T>(check: () => T, timeout = 5000): Promise<T> {
